@@ -1,0 +1,293 @@
+#include "storage/engine.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/write_batch_with_index.h>
+#include <rocksdb/write_batch.h>
+
+#include <filesystem>
+#include <vector>
+
+#include "base/coding.h"
+#include "base/crc32c.h"
+
+namespace tessera::storage {
+namespace {
+
+constexpr size_t kFrameHeader = 4;
+const char* const kCfNames[] = {"log", "state"};
+
+Status from_rocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::ok();
+  Errc code = s.IsCorruption() ? Errc::corruption : Errc::io_error;
+  return Status(code, std::string(what) + ": " + s.ToString());
+}
+
+Result<std::optional<std::string>> unframe_value(const rocksdb::Status& s, std::string&& raw,
+                                                 std::string_view key) {
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return from_rocks(s, "storage get");
+  auto payload = unframe(raw, key);
+  if (!payload.is_ok()) return payload.status();
+  return std::optional<std::string>(std::string(*payload));
+}
+
+Status scan_iterator(rocksdb::Iterator* it, std::string_view start, std::string_view end,
+                     const std::function<bool(std::string_view, std::string_view)>& fn) {
+  for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid(); it->Next()) {
+    auto k = it->key();
+    std::string_view key(k.data(), k.size());
+    if (!end.empty() && key >= end) break;
+    auto v = it->value();
+    auto payload = unframe(std::string_view(v.data(), v.size()), key);
+    if (!payload.is_ok()) return payload.status();
+    if (!fn(key, *payload)) break;
+  }
+  return from_rocks(it->status(), "storage scan");
+}
+
+}  // namespace
+
+std::string frame(std::string_view payload) {
+  std::string out;
+  out.reserve(payload.size() + kFrameHeader);
+  put_le32(out, crc32c(payload));
+  out.append(payload);
+  return out;
+}
+
+Result<std::string_view> unframe(std::string_view framed, std::string_view what) {
+  if (framed.size() < kFrameHeader) {
+    return Status(Errc::corruption, "record too short (key size " + std::to_string(what.size()) + ")");
+  }
+  std::string_view payload = framed.substr(kFrameHeader);
+  if (get_le32(framed) != crc32c(payload)) {
+    return Status(Errc::corruption, "checksum mismatch in stored record (key size " +
+                                        std::to_string(what.size()) + ")");
+  }
+  return payload;
+}
+
+// ------------------------------------------------------------- engine impl
+
+struct Engine::Impl {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs;  // indexed by Cf
+  std::string dir;
+
+  rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs[static_cast<size_t>(c)]; }
+
+  ~Impl() {
+    if (db) {
+      for (auto* h : cfs) db->DestroyColumnFamilyHandle(h);
+      db->Close();
+    }
+  }
+};
+
+struct WriteBatch::Impl {
+  std::vector<std::pair<Cf, std::pair<std::string, std::string>>> puts;
+  std::vector<std::pair<Cf, std::string>> dels;
+};
+
+struct Txn::Impl {
+  const Engine::Impl* engine;
+  rocksdb::WriteBatchWithIndex wbwi{rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true};
+};
+
+struct Snapshot::Impl {
+  const Engine::Impl* engine;
+  const rocksdb::Snapshot* snap;
+  ~Impl() { engine->db->ReleaseSnapshot(snap); }
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::open(const std::string& dir, const EngineOptions& opts) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status(Errc::io_error, dir + ": cannot create directory: " + ec.message());
+
+  rocksdb::DBOptions db_opts;
+  db_opts.create_if_missing = true;
+  db_opts.create_missing_column_families = true;
+  db_opts.max_background_jobs = 2;
+  db_opts.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_opts.keep_log_file_num = 2;
+
+  auto cache = rocksdb::NewLRUCache(opts.block_cache_bytes);
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
+
+  rocksdb::ColumnFamilyOptions log_opts;
+  log_opts.write_buffer_size = opts.write_buffer_bytes;
+  log_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  rocksdb::ColumnFamilyOptions state_opts = log_opts;
+  state_opts.enable_blob_files = true;
+  state_opts.min_blob_size = opts.blob_min_bytes;
+  state_opts.blob_file_size = 256ull << 20;
+  state_opts.enable_blob_garbage_collection = true;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs = {
+      {rocksdb::kDefaultColumnFamilyName, log_opts},
+      {kCfNames[0], log_opts},
+      {kCfNames[1], state_opts},
+  };
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(db_opts, dir, descs, &handles, &raw);
+  if (!s.ok()) return from_rocks(s, dir);
+
+  auto impl = std::make_unique<Impl>();
+  impl->db.reset(raw);
+  impl->dir = dir;
+  impl->db->DestroyColumnFamilyHandle(handles[0]);
+  impl->cfs = {handles[1], handles[2]};
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Status Engine::write(WriteBatch& batch, bool sync) {
+  rocksdb::WriteBatch wb;
+  for (auto& [cf, kv] : batch.impl_->puts) {
+    wb.Put(impl_->cf(cf), kv.first, kv.second);
+  }
+  for (auto& [cf, k] : batch.impl_->dels) wb.Delete(impl_->cf(cf), k);
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  return from_rocks(impl_->db->Write(wo, &wb), "storage write");
+}
+
+Status Engine::commit(Txn& txn, bool sync) {
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  return from_rocks(impl_->db->Write(wo, txn.impl_->wbwi.GetWriteBatch()), "storage commit");
+}
+
+Result<std::optional<std::string>> Engine::get(Cf cf, std::string_view key) const {
+  std::string raw;
+  auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(cf), rocksdb::Slice(key.data(), key.size()), &raw);
+  return unframe_value(s, std::move(raw), key);
+}
+
+Status Engine::scan(Cf cf, std::string_view start, std::string_view end,
+                    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  rocksdb::ReadOptions ro;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(cf)));
+  return scan_iterator(it.get(), start, end, fn);
+}
+
+std::unique_ptr<Txn> Engine::begin() const {
+  auto impl = std::make_unique<Txn::Impl>();
+  impl->engine = impl_.get();
+  return std::unique_ptr<Txn>(new Txn(std::move(impl)));
+}
+
+std::unique_ptr<Snapshot> Engine::snapshot() const {
+  auto impl = std::make_unique<Snapshot::Impl>();
+  impl->engine = impl_.get();
+  impl->snap = impl_->db->GetSnapshot();
+  return std::unique_ptr<Snapshot>(new Snapshot(std::move(impl)));
+}
+
+uint64_t Engine::disk_bytes() const {
+  uint64_t total = 0;
+  for (auto* h : impl_->cfs) {
+    uint64_t v = 0;
+    if (impl_->db->GetIntProperty(h, "rocksdb.total-sst-files-size", &v)) total += v;
+    if (impl_->db->GetIntProperty(h, "rocksdb.total-blob-file-size", &v)) total += v;
+  }
+  return total;
+}
+
+// ------------------------------------------------------------ write batch
+
+WriteBatch::WriteBatch() : impl_(std::make_unique<Impl>()) {}
+WriteBatch::~WriteBatch() = default;
+
+void WriteBatch::put(Cf cf, std::string_view key, std::string_view payload) {
+  impl_->puts.push_back({cf, {std::string(key), frame(payload)}});
+}
+void WriteBatch::del(Cf cf, std::string_view key) { impl_->dels.push_back({cf, std::string(key)}); }
+size_t WriteBatch::count() const { return impl_->puts.size() + impl_->dels.size(); }
+size_t WriteBatch::bytes() const {
+  size_t n = 0;
+  for (auto& p : impl_->puts) n += p.second.first.size() + p.second.second.size();
+  for (auto& d : impl_->dels) n += d.second.size();
+  return n;
+}
+
+// -------------------------------------------------------------------- txn
+
+Txn::Txn(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Txn::~Txn() = default;
+
+Result<std::optional<std::string>> Txn::get(std::string_view key) const {
+  std::string raw;
+  auto* e = impl_->engine;
+  auto s = impl_->wbwi.GetFromBatchAndDB(e->db.get(), rocksdb::ReadOptions(), e->cf(Cf::state),
+                                         rocksdb::Slice(key.data(), key.size()), &raw);
+  return unframe_value(s, std::move(raw), key);
+}
+
+void Txn::put(std::string_view key, std::string_view payload) { put_raw(Cf::state, key, payload); }
+void Txn::del(std::string_view key) { del_raw(Cf::state, key); }
+
+void Txn::put_raw(Cf cf, std::string_view key, std::string_view payload) {
+  auto framed = frame(payload);
+  auto s = impl_->wbwi.Put(impl_->engine->cf(cf), rocksdb::Slice(key.data(), key.size()), framed);
+  TESSERA_ASSERT(s.ok());
+}
+void Txn::del_raw(Cf cf, std::string_view key) {
+  auto s = impl_->wbwi.Delete(impl_->engine->cf(cf), rocksdb::Slice(key.data(), key.size()));
+  TESSERA_ASSERT(s.ok());
+}
+
+Status Txn::scan(std::string_view start, std::string_view end,
+                 const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  auto* e = impl_->engine;
+  rocksdb::ReadOptions ro;
+  auto* base = e->db->NewIterator(ro, e->cf(Cf::state));
+  std::unique_ptr<rocksdb::Iterator> it(impl_->wbwi.NewIteratorWithBase(e->cf(Cf::state), base));
+  return scan_iterator(it.get(), start, end, fn);
+}
+
+void Txn::set_save_point() { impl_->wbwi.SetSavePoint(); }
+void Txn::rollback_to_save_point() {
+  auto s = impl_->wbwi.RollbackToSavePoint();
+  TESSERA_ASSERT(s.ok());
+}
+void Txn::pop_save_point() {
+  auto s = impl_->wbwi.PopSavePoint();
+  TESSERA_ASSERT(s.ok());
+}
+
+// --------------------------------------------------------------- snapshot
+
+Snapshot::Snapshot(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Snapshot::~Snapshot() = default;
+
+Result<std::optional<std::string>> Snapshot::get(std::string_view key) const {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = impl_->snap;
+  std::string raw;
+  auto* e = impl_->engine;
+  auto s = e->db->Get(ro, e->cf(Cf::state), rocksdb::Slice(key.data(), key.size()), &raw);
+  return unframe_value(s, std::move(raw), key);
+}
+
+Status Snapshot::scan(std::string_view start, std::string_view end,
+                      const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = impl_->snap;
+  auto* e = impl_->engine;
+  std::unique_ptr<rocksdb::Iterator> it(e->db->NewIterator(ro, e->cf(Cf::state)));
+  return scan_iterator(it.get(), start, end, fn);
+}
+
+}  // namespace tessera::storage
