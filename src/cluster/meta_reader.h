@@ -1,0 +1,47 @@
+#pragma once
+// MetaReader: read-side queries over the meta shard's state — authentication
+// of access keys, user and group names, the volume table. Works over any
+// StateReader (a snapshot); callers on request paths take a fresh snapshot.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "storage/state_view.h"
+#include "tessera/internal/state.pb.h"
+
+namespace tessera::cluster {
+
+// SHA-256 of `data` (32 raw bytes).
+std::string sha256(std::string_view data);
+// `n` random bytes from the system's CSPRNG, hex-encoded (2n characters).
+std::string random_hex(size_t n);
+
+class MetaReader {
+ public:
+  explicit MetaReader(const storage::StateReader& state) : state_(state) {}
+
+  // The principal an access key stands for; unauthenticated when the key is
+  // unknown or the secret does not match.
+  Result<internal::Principal> authenticate(std::string_view key_id, std::string_view secret) const;
+
+  Result<std::optional<internal::UserRecord>> user(std::string_view name) const;
+  Result<std::optional<internal::UserRecord>> user_by_uid(uint32_t uid) const;
+  Result<std::optional<internal::GroupRecord>> group(std::string_view name) const;
+  // Names for display; "#<id>" when unknown.
+  std::string user_name(uint32_t uid) const;
+  std::string group_name(uint32_t gid) const;
+
+  Result<std::vector<internal::UserRecord>> users() const;
+  Result<std::vector<internal::VolumeRecord>> volumes() const;
+  bool initialised() const;
+
+  static internal::Principal principal_of(const internal::UserRecord& u);
+
+ private:
+  const storage::StateReader& state_;
+};
+
+}  // namespace tessera::cluster

@@ -1,0 +1,155 @@
+// tessera.v1.Admin: volumes, users, access keys, node status.
+
+#include "cluster/meta_keys.h"
+#include "cluster/meta_reader.h"
+#include "server/node_info.h"
+#include "server/rpc.h"
+#include "server/services.h"
+#include "tessera/v1/tessera.grpc.pb.h"
+
+namespace tessera::server {
+namespace {
+
+namespace v1 = tessera::v1;
+const ShardId kMeta(cluster::kMetaShard);
+
+void fill_user(const cluster::MetaReader& meta, const internal::UserRecord& u, v1::User* out) {
+  out->set_name(u.name());
+  out->set_uid(u.uid());
+  out->set_admin(u.admin());
+  for (auto gid : u.gids()) out->add_groups(meta.group_name(gid));
+}
+
+class AdminService final : public v1::Admin::Service {
+ public:
+  AdminService(Backend& b, const NodeInfo& info) : b_(b), info_(info) {}
+
+  grpc::Status CreateVolume(grpc::ServerContext* ctx, const v1::CreateVolumeRequest* req,
+                            v1::CreateVolumeResponse* resp) override {
+    return serve(b_, ctx, "admin.create_volume", [&](const internal::Principal& who) -> tessera::Status {
+      TESSERA_ASSIGN_OR_RETURN(auto v, b_.create_volume(who, req->path(), req->quota_bytes(), req->replication()));
+      auto* o = resp->mutable_volume();
+      o->set_path(v.path());
+      o->set_id(v.id());
+      o->set_quota_bytes(v.quota_bytes());
+      o->set_replication(v.replication());
+      o->set_shard(v.shard());
+      return Status::ok();
+    });
+  }
+
+  grpc::Status ListVolumes(grpc::ServerContext* ctx, const v1::ListVolumesRequest*,
+                           v1::ListVolumesResponse* resp) override {
+    return serve(b_, ctx, "admin.list_volumes", [&](const internal::Principal&) -> tessera::Status {
+      TESSERA_ASSIGN_OR_RETURN(auto vols, b_.list_volumes());
+      for (auto& v : vols) *resp->add_volumes() = std::move(v);
+      return Status::ok();
+    });
+  }
+
+  grpc::Status RemoveVolume(grpc::ServerContext* ctx, const v1::RemoveVolumeRequest* req,
+                            v1::RemoveVolumeResponse*) override {
+    return serve(b_, ctx, "admin.remove_volume", [&](const internal::Principal& who) -> tessera::Status {
+      return b_.remove_volume(who, req->path());
+    });
+  }
+
+  grpc::Status CreateUser(grpc::ServerContext* ctx, const v1::CreateUserRequest* req,
+                          v1::CreateUserResponse* resp) override {
+    return serve(b_, ctx, "admin.create_user", [&](const internal::Principal& who) -> tessera::Status {
+      internal::Command cmd;
+      auto* op = cmd.mutable_create_user();
+      op->set_name(req->name());
+      *op->mutable_groups() = req->groups();
+      op->set_admin(req->admin());
+      TESSERA_ASSIGN_OR_RETURN(auto res, b_.propose_ok(kMeta, cmd, who));
+      with_meta([&](const cluster::MetaReader& m) { fill_user(m, res.user(), resp->mutable_user()); });
+      return Status::ok();
+    });
+  }
+
+  grpc::Status ListUsers(grpc::ServerContext* ctx, const v1::ListUsersRequest*,
+                         v1::ListUsersResponse* resp) override {
+    return serve(b_, ctx, "admin.list_users", [&](const internal::Principal&) -> tessera::Status {
+      tessera::Status st;
+      with_meta([&](const cluster::MetaReader& m) {
+        auto users = m.users();
+        if (!users.is_ok()) {
+          st = users.status();
+          return;
+        }
+        for (const auto& u : *users) fill_user(m, u, resp->add_users());
+      });
+      return st;
+    });
+  }
+
+  grpc::Status CreateKey(grpc::ServerContext* ctx, const v1::CreateKeyRequest* req,
+                         v1::CreateKeyResponse* resp) override {
+    return serve(b_, ctx, "admin.create_key", [&](const internal::Principal& who) -> tessera::Status {
+      std::string key_id = "TK" + cluster::random_hex(10);
+      std::string secret = cluster::random_hex(20);
+      internal::Command cmd;
+      auto* op = cmd.mutable_create_key();
+      op->set_user(req->user().empty() ? who.name() : req->user());
+      op->set_key_id(key_id);
+      op->set_secret_sha256(cluster::sha256(secret));
+      TESSERA_TRY(b_.propose_ok(kMeta, cmd, who).status());
+      resp->set_user(op->user());
+      resp->set_key_id(key_id);
+      resp->set_secret(secret);
+      return Status::ok();
+    });
+  }
+
+  grpc::Status WhoAmI(grpc::ServerContext* ctx, const v1::WhoAmIRequest*, v1::WhoAmIResponse* resp) override {
+    return serve(b_, ctx, "admin.whoami", [&](const internal::Principal& who) -> tessera::Status {
+      with_meta([&](const cluster::MetaReader& m) {
+        auto u = m.user(who.name());
+        if (u.is_ok() && u->has_value()) fill_user(m, **u, resp->mutable_user());
+      });
+      return Status::ok();
+    });
+  }
+
+  grpc::Status Status(grpc::ServerContext* ctx, const v1::StatusRequest*, v1::StatusResponse* resp) override {
+    return serve(b_, ctx, "admin.status", [&](const internal::Principal&) -> tessera::Status {
+      resp->set_node_id(info_.node_id);
+      resp->set_version(info_.version);
+      resp->set_data_dir(info_.data_dir);
+      resp->set_grpc_addr(info_.grpc_addr);
+      resp->set_http_addr(info_.http_addr);
+      resp->set_uptime_ms(now_ms() - info_.started_ms);
+      TESSERA_ASSIGN_OR_RETURN(auto vols, b_.list_volumes());
+      resp->set_volumes(static_cast<uint32_t>(vols.size()));
+      resp->set_shards(static_cast<uint32_t>(vols.size() + 1));
+      for (const auto& v : vols) {
+        auto st = b_.volume_state(ShardId(v.shard()));
+        if (!st.is_ok()) continue;
+        resp->set_files_bytes(resp->files_bytes() + st->files_bytes());
+        resp->set_tables_bytes(resp->tables_bytes() + st->tables_bytes());
+        resp->set_streams_bytes(resp->streams_bytes() + st->streams_bytes());
+      }
+      return tessera::Status::ok();
+    });
+  }
+
+ private:
+  template <typename Fn>
+  void with_meta(Fn&& fn) {
+    auto snap = b_.snapshot();
+    storage::SnapshotReader r(*snap, kMeta);
+    fn(cluster::MetaReader(r));
+  }
+
+  Backend& b_;
+  const NodeInfo& info_;
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::Service> make_admin_service(Backend& backend, const NodeInfo& info) {
+  return std::make_unique<AdminService>(backend, info);
+}
+
+}  // namespace tessera::server

@@ -1,0 +1,278 @@
+#include "server/backend.h"
+
+#include <chrono>
+
+#include "cluster/meta_keys.h"
+#include "cluster/meta_machine.h"
+#include "cluster/meta_reader.h"
+#include "namespace/ns_ops.h"
+#include "namespace/paths.h"
+#include "namespace/volume_machine.h"
+#include "namespace/volume_store.h"
+
+namespace tessera::server {
+
+using tessera::v1::ObjectKind;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+
+Status result_status(const internal::CommandResult& r) {
+  if (r.errc() == 0) return Status::ok();
+  return Status(static_cast<Errc>(r.errc()), r.message());
+}
+
+const ShardId kMeta(cluster::kMetaShard);
+
+}  // namespace
+
+Backend::Backend(storage::Engine& engine, shard::ShardHost& host, Metrics& metrics)
+    : engine_(engine), host_(host), metrics_(metrics), requests_(metrics) {}
+
+internal::Principal Backend::node_principal() const {
+  internal::Principal p;
+  p.set_uid(cluster::kAdminUid);
+  p.add_gids(cluster::kAdminGid);
+  p.set_admin(true);
+  p.set_name("tesserad");
+  return p;
+}
+
+Result<std::string> Backend::normalise(std::string_view path) {
+  TESSERA_ASSIGN_OR_RETURN(auto parts, ns::split_path(path));
+  return ns::join_path(parts);
+}
+
+internal::CommandResult Backend::propose(ShardId shard, internal::Command cmd,
+                                         const internal::Principal& who) {
+  *cmd.mutable_principal() = who;
+  cmd.set_now_ms(now_ms());
+  return host_.propose_wait(shard, cmd);
+}
+
+Result<internal::CommandResult> Backend::propose_ok(ShardId shard, internal::Command cmd,
+                                                    const internal::Principal& who) {
+  auto r = propose(shard, std::move(cmd), who);
+  TESSERA_TRY(result_status(r));
+  return r;
+}
+
+Result<std::optional<AdminCredentials>> Backend::start() {
+  TESSERA_TRY(host_.add_shard(kMeta, std::make_unique<cluster::MetaMachine>()));
+  std::optional<AdminCredentials> creds;
+  bool fresh = false;
+  {
+    auto snap = snapshot();
+    storage::SnapshotReader r(*snap, kMeta);
+    fresh = !cluster::MetaReader(r).initialised();
+  }
+  if (fresh) {
+    internal::Command init;
+    init.mutable_init_cluster()->set_cluster_id(cluster::random_hex(8));
+    TESSERA_TRY(propose_ok(kMeta, init, node_principal()).status());
+    AdminCredentials c{"TK" + cluster::random_hex(10), cluster::random_hex(20)};
+    internal::Command key;
+    key.mutable_create_key()->set_user("admin");
+    key.mutable_create_key()->set_key_id(c.key_id);
+    key.mutable_create_key()->set_secret_sha256(cluster::sha256(c.secret));
+    TESSERA_TRY(propose_ok(kMeta, key, node_principal()).status());
+    creds = c;
+  }
+  TESSERA_TRY(refresh_routes());
+  std::vector<internal::VolumeRecord> vols;
+  {
+    std::shared_lock lk(routes_mu_);
+    for (auto& [path, v] : routes_) vols.push_back(v);
+  }
+  // Parents before children: the map is ordered by path.
+  for (const auto& v : vols) TESSERA_TRY(bring_up_volume(v));
+  return creds;
+}
+
+Status Backend::bring_up_volume(const internal::VolumeRecord& v) {
+  ShardId shard(v.shard());
+  if (!host_.has_shard(shard)) {
+    TESSERA_TRY(host_.add_shard(shard, std::make_unique<ns::VolumeMachine>()));
+  }
+  internal::Command init;
+  auto* op = init.mutable_init_volume();
+  op->set_volume_id(v.id());
+  op->set_mount_path(v.path());
+  op->set_quota_bytes(v.quota_bytes());
+  op->set_owner_uid(v.owner_uid());
+  op->set_owner_gid(v.owner_gid());
+  auto r = propose(shard, init, node_principal());
+  if (r.errc() != 0 && static_cast<Errc>(r.errc()) != Errc::already_exists) return result_status(r);
+  if (v.path() == "/") return Status::ok();
+  // The mount point entry in the parent volume comes last: until it exists
+  // the volume is not visible in listings.
+  Route parent = route(v.path().substr(0, v.path().rfind('/')).empty()
+                           ? std::string("/")
+                           : v.path().substr(0, v.path().rfind('/')));
+  internal::Command mount;
+  auto* c = mount.mutable_create();
+  c->set_path(v.path());
+  c->set_kind(ObjectKind::KIND_VOLUME);
+  c->set_mode(0755);
+  c->set_mounted_volume(v.id());
+  c->set_exclusive(true);
+  r = propose(parent.shard, mount, node_principal());
+  if (r.errc() != 0 && static_cast<Errc>(r.errc()) != Errc::already_exists) return result_status(r);
+  return Status::ok();
+}
+
+Status Backend::refresh_routes() {
+  auto snap = snapshot();
+  storage::SnapshotReader r(*snap, kMeta);
+  TESSERA_ASSIGN_OR_RETURN(auto vols, cluster::MetaReader(r).volumes());
+  std::unique_lock lk(routes_mu_);
+  routes_.clear();
+  for (auto& v : vols) routes_.emplace(v.path(), v);
+  return Status::ok();
+}
+
+Route Backend::route(std::string_view path) const {
+  std::shared_lock lk(routes_mu_);
+  const internal::VolumeRecord* best = nullptr;
+  for (const auto& [mount, v] : routes_) {
+    if (ns::path_within(path, mount) && (!best || mount.size() > best->path().size())) best = &v;
+  }
+  TESSERA_ASSERT_MSG(best != nullptr, "no root volume in the volume table");
+  return Route{*best, ShardId(best->shard())};
+}
+
+Result<internal::Principal> Backend::authenticate(std::string_view key_id,
+                                                  std::string_view secret) const {
+  auto snap = snapshot();
+  storage::SnapshotReader r(*snap, kMeta);
+  return cluster::MetaReader(r).authenticate(key_id, secret);
+}
+
+tessera::v1::Stat Backend::to_stat(const internal::Inode& n, const std::string& path,
+                                   const cluster::MetaReader& meta, const Route& route) const {
+  tessera::v1::Stat s;
+  s.set_path(path);
+  s.set_kind(n.kind());
+  s.set_inode(n.id());
+  s.set_mode(n.mode());
+  s.set_owner(meta.user_name(n.uid()));
+  s.set_group(meta.group_name(n.gid()));
+  s.set_size(n.size());
+  s.set_mtime_ms(n.mtime_ms());
+  s.set_ctime_ms(n.ctime_ms());
+  s.set_nlink(n.kind() == ObjectKind::KIND_DIRECTORY ? 2 + static_cast<uint32_t>(n.entries()) : n.nlink());
+  s.set_version(n.version());
+  s.set_symlink_target(n.symlink_target());
+  s.set_volume(route.volume.path());
+  s.set_has_acl(n.acl_size() > 0);
+  s.set_retention_age_ms(n.retention_age_ms());
+  s.set_retention_bytes(n.retention_bytes());
+  s.set_topics(n.topics());
+  s.set_rows(n.rows());
+  return s;
+}
+
+Result<internal::VolumeRecord> Backend::create_volume(const internal::Principal& who,
+                                                      std::string_view raw_path,
+                                                      uint64_t quota_bytes, uint32_t replication) {
+  TESSERA_ASSIGN_OR_RETURN(std::string path, normalise(raw_path));
+  if (!who.admin()) return Status(Errc::permission_denied, path + ": only administrators create volumes");
+  std::lock_guard lk(volume_ops_mu_);
+  // The parent must be an existing directory and the name free.
+  {
+    auto parent_path = path.substr(0, path.rfind('/'));
+    if (parent_path.empty()) parent_path = "/";
+    Route pr = route(parent_path);
+    auto snap = snapshot();
+    storage::SnapshotReader r(*snap, pr.shard);
+    TESSERA_ASSIGN_OR_RETURN(auto parent, ns::stat_path(ns::VolumeView(r), who, parent_path));
+    if (parent.kind() != ObjectKind::KIND_DIRECTORY) return error(Errc::not_a_directory, parent_path);
+    if (path != "/") {
+      Route here = route(path);
+      auto existing = ns::stat_path(ns::VolumeView(r), who, path);
+      if (here.volume.path() == path || existing.is_ok()) return error(Errc::already_exists, path);
+    }
+  }
+  internal::Command cmd;
+  cmd.mutable_create_volume()->set_path(path);
+  cmd.mutable_create_volume()->set_quota_bytes(quota_bytes);
+  cmd.mutable_create_volume()->set_replication(replication);
+  TESSERA_ASSIGN_OR_RETURN(auto r, propose_ok(kMeta, cmd, who));
+  TESSERA_TRY(refresh_routes());
+  TESSERA_TRY(bring_up_volume(r.volume()));
+  return r.volume();
+}
+
+Status Backend::remove_volume(const internal::Principal& who, std::string_view raw_path) {
+  TESSERA_ASSIGN_OR_RETURN(std::string path, normalise(raw_path));
+  if (!who.admin()) return Status(Errc::permission_denied, path + ": only administrators remove volumes");
+  std::lock_guard lk(volume_ops_mu_);
+  Route here = route(path);
+  if (here.volume.path() != path) return Status(Errc::not_found, path + ": no volume is mounted here");
+  {
+    auto snap = snapshot();
+    storage::SnapshotReader r(*snap, here.shard);
+    TESSERA_ASSIGN_OR_RETURN(auto root, ns::stat_path(ns::VolumeView(r), who, path));
+    if (root.entries() > 0) {
+      return Status(Errc::not_empty, path + ": volume is not empty; remove its contents first");
+    }
+  }
+  internal::Command cmd;
+  cmd.mutable_remove_volume()->set_path(path);
+  TESSERA_TRY(propose_ok(kMeta, cmd, who).status());
+  TESSERA_TRY(refresh_routes());
+  internal::Command unmount;
+  unmount.mutable_unmount()->set_path(path);
+  return propose_ok(route(path).shard, unmount, node_principal()).status();
+}
+
+Result<internal::VolumeState> Backend::volume_state(ShardId shard) const {
+  auto snap = snapshot();
+  storage::SnapshotReader r(*snap, shard);
+  return ns::VolumeView(r).volume();
+}
+
+Result<std::vector<tessera::v1::Volume>> Backend::list_volumes() const {
+  std::vector<internal::VolumeRecord> vols;
+  {
+    std::shared_lock lk(routes_mu_);
+    for (auto& [p, v] : routes_) vols.push_back(v);
+  }
+  std::vector<tessera::v1::Volume> out;
+  for (const auto& v : vols) {
+    tessera::v1::Volume o;
+    o.set_path(v.path());
+    o.set_id(v.id());
+    o.set_replication(v.replication());
+    o.set_shard(v.shard());
+    auto st = volume_state(ShardId(v.shard()));
+    if (st.is_ok()) {
+      o.set_quota_bytes(st->quota_bytes());
+      o.set_used_bytes(st->used_bytes());
+    } else {
+      o.set_quota_bytes(v.quota_bytes());
+    }
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+void Backend::run_retention() {
+  std::vector<ShardId> shards;
+  {
+    std::shared_lock lk(routes_mu_);
+    for (auto& [p, v] : routes_) shards.emplace_back(v.shard());
+  }
+  for (ShardId s : shards) {
+    internal::Command cmd;
+    cmd.mutable_retention();
+    (void)propose(s, cmd, node_principal());
+  }
+}
+
+}  // namespace tessera::server

@@ -1,0 +1,96 @@
+#pragma once
+// Backend: what every gateway (gRPC today; Kafka, S3 later) calls — it
+// authenticates access keys, routes a path to the volume shard that holds it,
+// proposes commands and opens read snapshots. It owns the volume table cache
+// and the multi-step volume lifecycle (meta record → shard → mount entry).
+//
+// Thread safety: every method may be called from any request thread.
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "base/ids.h"
+#include "base/metrics.h"
+#include "base/status.h"
+#include "shard/shard_host.h"
+#include "tessera/internal/state.pb.h"
+#include "tessera/v1/tessera.pb.h"
+
+namespace tessera::cluster {
+class MetaReader;
+}
+
+namespace tessera::server {
+
+struct Route {
+  internal::VolumeRecord volume;
+  ShardId shard;
+};
+
+struct AdminCredentials {
+  std::string key_id;
+  std::string secret;
+};
+
+class Backend {
+ public:
+  Backend(storage::Engine& engine, shard::ShardHost& host, Metrics& metrics);
+
+  // Registers the meta and volume shards, initialises a new cluster (root
+  // volume, admin user) and finishes any half-done volume creation. Returns
+  // fresh admin credentials when it created the cluster.
+  Result<std::optional<AdminCredentials>> start();
+
+  Result<internal::Principal> authenticate(std::string_view key_id, std::string_view secret) const;
+
+  // The volume holding `path` (already normalised).
+  Route route(std::string_view path) const;
+  // Validates and normalises a client path ("/a/b/" → "/a/b").
+  static Result<std::string> normalise(std::string_view path);
+
+  // Proposes `cmd` as `who` with the node's clock and waits for the result.
+  internal::CommandResult propose(ShardId shard, internal::Command cmd, const internal::Principal& who);
+  // The same, converting a failed result into a Status.
+  Result<internal::CommandResult> propose_ok(ShardId shard, internal::Command cmd,
+                                             const internal::Principal& who);
+
+  std::unique_ptr<storage::Snapshot> snapshot() const { return host_.snapshot(); }
+  shard::ShardHost& host() { return host_; }
+  Metrics& metrics() { return metrics_; }
+  RequestMetrics& requests() { return requests_; }
+
+  // A Stat for `inode` at `path` (owner and group by name).
+  tessera::v1::Stat to_stat(const internal::Inode& inode, const std::string& path,
+                            const cluster::MetaReader& meta, const Route& route) const;
+
+  Result<internal::VolumeRecord> create_volume(const internal::Principal& who, std::string_view path,
+                                               uint64_t quota_bytes, uint32_t replication);
+  Status remove_volume(const internal::Principal& who, std::string_view path);
+  Result<std::vector<tessera::v1::Volume>> list_volumes() const;
+  Result<internal::VolumeState> volume_state(ShardId shard) const;
+
+  // Proposes RetentionOp to every volume shard.
+  void run_retention();
+
+ private:
+  Status bring_up_volume(const internal::VolumeRecord& v);
+  Status refresh_routes();
+  internal::Principal node_principal() const;
+
+  storage::Engine& engine_;
+  shard::ShardHost& host_;
+  Metrics& metrics_;
+  RequestMetrics requests_;
+  mutable std::shared_mutex routes_mu_;
+  std::map<std::string, internal::VolumeRecord> routes_;  // mount path → volume
+  std::mutex volume_ops_mu_;  // serialises volume create/remove
+};
+
+int64_t now_ms();
+
+}  // namespace tessera::server

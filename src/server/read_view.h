@@ -1,0 +1,38 @@
+#pragma once
+// ReadView: one consistent snapshot of a path's volume shard and of the meta
+// shard, for read requests. Lives on the request's stack.
+
+#include <memory>
+#include <string>
+
+#include "cluster/meta_keys.h"
+#include "cluster/meta_reader.h"
+#include "namespace/volume_store.h"
+#include "server/backend.h"
+
+namespace tessera::server {
+
+class ReadView {
+ public:
+  ReadView(const Backend& backend, const std::string& path)
+      : route_(backend.route(path)),
+        snap_(backend.snapshot()),
+        vol_reader_(*snap_, route_.shard),
+        meta_reader_(*snap_, ShardId(cluster::kMetaShard)),
+        view_(vol_reader_),
+        meta_(meta_reader_) {}
+
+  const Route& route() const { return route_; }
+  const ns::VolumeView& view() const { return view_; }
+  const cluster::MetaReader& meta() const { return meta_; }
+
+ private:
+  Route route_;
+  std::unique_ptr<storage::Snapshot> snap_;
+  storage::SnapshotReader vol_reader_;
+  storage::SnapshotReader meta_reader_;
+  ns::VolumeView view_;
+  cluster::MetaReader meta_;
+};
+
+}  // namespace tessera::server

@@ -1,0 +1,39 @@
+#pragma once
+// Shared plumbing of the gRPC services: authentication from request metadata,
+// the one mapping of Tessera errors onto gRPC statuses, and per-request
+// metrics. Included only by service .cc files (it pulls in grpcpp).
+
+#include <grpcpp/grpcpp.h>
+
+#include <string_view>
+
+#include "server/backend.h"
+
+namespace tessera::server {
+
+inline constexpr std::string_view kKeyIdHeader = "x-tessera-key-id";
+inline constexpr std::string_view kSecretHeader = "x-tessera-secret";
+inline constexpr std::string_view kErrcTrailer = "x-tessera-errc";
+
+// Maps `st` to a gRPC status; the Errc name goes to trailing metadata.
+grpc::Status to_grpc(grpc::ServerContext* ctx, const Status& st);
+
+Result<internal::Principal> authenticate(const Backend& backend, const grpc::ServerContext* ctx);
+
+// Runs `fn(principal)` for an authenticated request, recording its metrics
+// under `op` (a string literal).
+template <typename Fn>
+grpc::Status serve(Backend& backend, grpc::ServerContext* ctx, std::string_view op, Fn&& fn) {
+  RequestTimer timer(backend.requests(), op);
+  auto who = authenticate(backend, ctx);
+  Status st = who.is_ok() ? fn(*who) : who.status();
+  timer.finish(errc_name(st.code()));
+  return to_grpc(ctx, st);
+}
+
+// Status of a command result.
+inline Status status_of(const internal::CommandResult& r) {
+  return r.errc() == 0 ? Status::ok() : Status(static_cast<Errc>(r.errc()), r.message());
+}
+
+}  // namespace tessera::server
