@@ -255,8 +255,12 @@ void ShardHost::commit_batch(std::deque<Proposal>& batch) {
     put_be64(v, index.value);
     txn->put_raw(storage::Cf::state, storage::shard_prefix(id) + std::string(kAppliedKey), v);
   }
-  // Not synced: if lost in a crash, the durable log replays it on restart.
-  st = engine_.commit(*txn, false);
+  // Neither synced nor logged: the log entries it applies are durable and
+  // are deleted only by this same write, and the engine flushes `log` and
+  // `state` atomically — so after a crash either this write is on disk whole,
+  // or the entries are still in the log and replay rebuilds it. Skipping the
+  // WAL keeps applied data from being written twice.
+  st = engine_.commit(*txn, false, /*wal=*/false);
   TESSERA_ASSERT_MSG(st.is_ok(), st.to_string().c_str());
 
   {

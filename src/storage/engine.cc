@@ -117,6 +117,9 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& dir, const Engin
   db_opts.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_opts.keep_log_file_num = 2;
+  // Flushed files are a consistent cut across column families: required by
+  // Engine::commit(..., wal=false).
+  db_opts.atomic_flush = true;
 
   auto cache = rocksdb::NewLRUCache(opts.block_cache_bytes);
   rocksdb::BlockBasedTableOptions table;
@@ -163,9 +166,10 @@ Status Engine::write(WriteBatch& batch, bool sync) {
   return from_rocks(impl_->db->Write(wo, &wb), "storage write");
 }
 
-Status Engine::commit(Txn& txn, bool sync) {
+Status Engine::commit(Txn& txn, bool sync, bool wal) {
   rocksdb::WriteOptions wo;
-  wo.sync = sync;
+  wo.sync = sync && wal;
+  wo.disableWAL = !wal;
   return from_rocks(impl_->db->Write(wo, txn.impl_->wbwi.GetWriteBatch()), "storage commit");
 }
 

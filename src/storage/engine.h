@@ -114,7 +114,12 @@ class Engine {
 
   // Atomic write; with `sync` it is durable (fsync'd) when this returns.
   Status write(WriteBatch& batch, bool sync);
-  Status commit(Txn& txn, bool sync);
+  // Commits a transaction. With `wal` false it is written to the memtables
+  // only: it survives a crash only once flushed. Column families flush
+  // atomically together, so the flushed files are always one consistent cut
+  // across `log` and `state` — which is what makes skipping the WAL safe for
+  // writes that can be rebuilt from the log (see shard_host.cc).
+  Status commit(Txn& txn, bool sync, bool wal = true);
 
   Result<std::optional<std::string>> get(Cf cf, std::string_view key) const;
   Status scan(Cf cf, std::string_view start, std::string_view end,
