@@ -61,12 +61,12 @@ int run_cli(Context& ctx, int argc, const char* const* argv) {
       return app.exit(e, *ctx.out, *ctx.err);
     }
     *ctx.err << "tessera: " << e.what() << "\nRun '" << command_line_of(app)
-              << " --help' for usage.\n";
+             << " --help' for usage.\n";
     return kExitUsage;
   }
   if (!ctx.action) {
     *ctx.err << "tessera: no command given\nRun '" << command_line_of(app)
-              << " --help' for usage.\n";
+             << " --help' for usage.\n";
     return kExitUsage;
   }
   Status s = ctx.action();

@@ -131,9 +131,10 @@ void add_key(CLI::App& app, Context& ctx) {
   auto* key = app.add_subcommand("key", "Access keys");
   key->require_subcommand(1);
   auto user = std::make_shared<std::string>();
-  auto* create = key->add_subcommand(
-      "create", "Create an access key; prints a credentials file (save it, the secret is "
-                "not shown again)");
+  auto* create =
+      key->add_subcommand("create",
+                          "Create an access key; prints a credentials file (save it, the secret is "
+                          "not shown again)");
   create->add_option("USER", *user, "User the key belongs to")->required();
   on_run(create, ctx, [&ctx, user]() -> Status {
     TESSERA_ASSIGN_OR_RETURN(client::Connection * conn, ctx.connect());
@@ -147,9 +148,9 @@ void add_key(CLI::App& app, Context& ctx) {
     c.endpoint = conn->endpoint();
     if (ctx.json) {
       print_json(ctx, Json{{"user", c.user},
-                                     {"key_id", c.key_id},
-                                     {"secret", c.secret},
-                                     {"endpoint", c.endpoint}});
+                           {"key_id", c.key_id},
+                           {"secret", c.secret},
+                           {"endpoint", c.endpoint}});
     } else {
       *ctx.out << client::format_credentials(c);
     }

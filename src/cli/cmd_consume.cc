@@ -66,9 +66,9 @@ Result<std::vector<PartitionCursor>> start_cursors(client::Connection& conn,
   std::vector<uint32_t> partitions;
   if (o.partition >= 0) {
     if (o.partition >= static_cast<int64_t>(topic.partitions())) {
-      return Status(Errc::invalid_argument,
-                    o.topic_ref + ": no partition " + std::to_string(o.partition) + " (topic has " +
-                        std::to_string(topic.partitions()) + ")");
+      return Status(Errc::invalid_argument, o.topic_ref + ": no partition " +
+                                                std::to_string(o.partition) + " (topic has " +
+                                                std::to_string(topic.partitions()) + ")");
     }
     partitions.push_back(static_cast<uint32_t>(o.partition));
   } else {
@@ -76,8 +76,8 @@ Result<std::vector<PartitionCursor>> start_cursors(client::Connection& conn,
   }
   std::vector<PartitionCursor> cursors;
   for (uint32_t p : partitions) {
-    uint64_t offset = o.from_beginning ? offset_at(topic.start_offsets(), p)
-                                       : offset_at(topic.end_offsets(), p);
+    uint64_t offset =
+        o.from_beginning ? offset_at(topic.start_offsets(), p) : offset_at(topic.end_offsets(), p);
     if (!o.group.empty()) {
       v1::GetOffsetRequest g;
       g.set_stream(ref.stream);
@@ -117,7 +117,8 @@ Status run_consume(Context& ctx, const ConsumeOptions& o) {
     for (auto& c : cursors) {
       uint32_t wait_ms = flowing ? 0 : idle_wait_ms;
       if (o.idle_ms > 0) {
-        auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last_record);
+        auto idle =
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last_record);
         int64_t left = o.idle_ms - idle.count();
         wait_ms = static_cast<uint32_t>(std::clamp<int64_t>(left, 0, wait_ms));
       }
@@ -129,7 +130,8 @@ Status run_consume(Context& ctx, const ConsumeOptions& o) {
       f.set_max_wait_ms(wait_ms);
       TESSERA_ASSIGN_OR_RETURN(v1::FetchResponse resp, conn->fetch(f));
       // Records below the retained start are gone; continue from the start.
-      if (resp.records_size() == 0 && resp.start_offset() > c.offset) c.offset = resp.start_offset();
+      if (resp.records_size() == 0 && resp.start_offset() > c.offset)
+        c.offset = resp.start_offset();
       uint64_t before = printed;
       for (const auto& rec : resp.records()) {
         if (rec.offset() < c.offset) continue;
@@ -155,7 +157,8 @@ Status run_consume(Context& ctx, const ConsumeOptions& o) {
     flowing = round_had_records;
     if (round_had_records) {
       last_record = Clock::now();
-    } else if (o.idle_ms > 0 && Clock::now() - last_record >= std::chrono::milliseconds(o.idle_ms)) {
+    } else if (o.idle_ms > 0 &&
+               Clock::now() - last_record >= std::chrono::milliseconds(o.idle_ms)) {
       return Status::ok();
     }
   }

@@ -29,7 +29,7 @@ constexpr size_t kChunkBytes = 1 << 20;
 static_assert(kChunkBytes <= client::kWriteMessageBytesMax);
 
 Status local_error(const std::string& name, int err) {
-  Errc code = err == ENOENT ? Errc::not_found
+  Errc code = err == ENOENT   ? Errc::not_found
               : err == EACCES ? Errc::permission_denied
               : err == EISDIR ? Errc::is_a_directory
                               : Errc::io_error;
@@ -102,9 +102,8 @@ Status run_put(Context& ctx, const std::string& local, const std::string& path) 
   TESSERA_ASSIGN_OR_RETURN(v1::WriteResponse resp, writer->finish());
   progress.finish();
   if (ctx.json) {
-    print_json(ctx, Json{{"path", path},
-                                   {"bytes_written", resp.bytes_written()},
-                                   {"size", resp.size()}});
+    print_json(
+        ctx, Json{{"path", path}, {"bytes_written", resp.bytes_written()}, {"size", resp.size()}});
   }
   return Status::ok();
 }
@@ -189,8 +188,8 @@ Status run_get(Context& ctx, const std::string& path, std::string local, bool sh
     if (!more) break;
     if (piece.offset() != expect) {
       return Status(Errc::corruption, path + ": data arrived out of order (offset " +
-                                           std::to_string(piece.offset()) + ", expected " +
-                                           std::to_string(expect) + ")");
+                                          std::to_string(piece.offset()) + ", expected " +
+                                          std::to_string(expect) + ")");
     }
     TESSERA_TRY(sink.write(piece.data()));
     expect += piece.data().size();

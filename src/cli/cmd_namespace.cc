@@ -34,7 +34,8 @@ Status run_ls(Context& ctx, const LsOptions& o) {
   std::vector<std::pair<v1::Stat, std::string>> entries;  // stat, shown name
   if (is_directory_like(top.stat().kind())) {
     v1::ListRequest lr;
-    lr.set_path(o.path);
+    // The Stat path is the resolved one when PATH was a symlink.
+    lr.set_path(top.stat().path().empty() ? o.path : top.stat().path());
     for (size_t page = 0;; ++page) {
       if (page == kListPagesMax) {
         return Status(Errc::internal, o.path + ": listing did not end after too many pages");

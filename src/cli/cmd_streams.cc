@@ -35,8 +35,9 @@ void add_create(CLI::App& stream, Context& ctx) {
   auto bytes = std::make_shared<uint64_t>(0);
   auto* cmd = stream.add_subcommand("create", "Create a stream (add topics with `topic create`)");
   cmd->add_option("PATH", *req->mutable_path(), "Stream to create")->required();
-  cmd->add_option("--retention-age", *age, "Drop records older than D: 7d, 12h, 30m, 45s, 500ms "
-                                           "or plain ms (default: keep forever)")
+  cmd->add_option("--retention-age", *age,
+                  "Drop records older than D: 7d, 12h, 30m, 45s, 500ms "
+                  "or plain ms (default: keep forever)")
       ->transform(duration_arg())
       ->type_name("D");
   cmd->add_option("--retention-bytes", *bytes,
@@ -131,7 +132,8 @@ class LineReader {
       }
       scanned_ = buf_.size();
       if (buf_.size() > kLineBytesMax) {
-        return Status(Errc::too_large, "stdin: line longer than " + client::format_size(kLineBytesMax));
+        return Status(Errc::too_large,
+                      "stdin: line longer than " + client::format_size(kLineBytesMax));
       }
       if (eof_) {
         if (buf_.empty()) return false;

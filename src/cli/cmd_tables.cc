@@ -20,9 +20,7 @@ constexpr size_t kScanPagesMax = 1'000'000;
 // Rows asked for per Scan page (the server's default page).
 constexpr uint64_t kScanPageRows = 1000;
 
-std::string compact(const std::string& json_text) {
-  return Json::parse(json_text).dump();
-}
+std::string compact(const std::string& json_text) { return Json::parse(json_text).dump(); }
 
 void print_row(Context& ctx, const v1::Row& row) {
   if (ctx.json) {
@@ -60,7 +58,8 @@ void add_put(CLI::App& table, Context& ctx) {
   cmd->add_option("PATH", *req->mutable_path(), "Table")->required();
   cmd->add_option("KEY", *req->mutable_key(), "Row key")->required();
   cmd->add_option("JSON", *doc, "Document, a JSON object")->required()->check(json_object_arg());
-  auto* absent = cmd->add_flag("--if-absent", *if_absent, "Fail with already_exists if the row exists");
+  auto* absent =
+      cmd->add_flag("--if-absent", *if_absent, "Fail with already_exists if the row exists");
   cmd->add_option("--if-version", *if_version, "Fail with version_mismatch unless the row is at V")
       ->type_name("V")
       ->check(CLI::PositiveNumber)
@@ -111,9 +110,10 @@ void add_update(CLI::App& table, Context& ctx) {
   auto remove = std::make_shared<std::vector<std::string>>();
   auto if_version = std::make_shared<uint64_t>(0);
   auto create = std::make_shared<bool>(false);
-  auto* cmd = table.add_subcommand(
-      "update", "Merge top-level fields of JSON into a row and remove --remove fields; "
-                "prints the updated document");
+  auto* cmd =
+      table.add_subcommand("update",
+                           "Merge top-level fields of JSON into a row and remove --remove fields; "
+                           "prints the updated document");
   cmd->add_option("PATH", *req->mutable_path(), "Table")->required();
   cmd->add_option("KEY", *req->mutable_key(), "Row key")->required();
   cmd->add_option("JSON", *set, "Fields to set, a JSON object")

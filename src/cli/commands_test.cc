@@ -201,8 +201,9 @@ TEST_F(CommandsTest, ProduceBatchesAndConsumeResumes) {
   ASSERT_EQ(c.rc, 0) << c.err;
   EXPECT_EQ(c.out, "v0\nv1\nv2\n");
 
-  EXPECT_EQ(run({"stream", "consume", "/s:t", "--group", "g", "--from-beginning", "--max", "2"}).out,
-            "v0\nv1\n");
+  EXPECT_EQ(
+      run({"stream", "consume", "/s:t", "--group", "g", "--from-beginning", "--max", "2"}).out,
+      "v0\nv1\n");
   EXPECT_EQ(fake_.state().commits["g/0"], 2u);
   EXPECT_EQ(run({"stream", "consume", "/s:t", "--group", "g", "--max", "2"}).out, "v2\nv3\n");
   EXPECT_EQ(fake_.state().commits["g/0"], 4u);

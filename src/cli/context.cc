@@ -12,8 +12,8 @@ Result<client::Connection*> Context::connect() {
                            client::find_credentials(credentials_flag, env));
   if (!creds.has_value()) {
     auto dir = client::default_data_dir(env);
-    std::string default_file =
-        dir ? *dir + "/" + std::string(client::kAdminCredentialsFile) : "<data dir>/admin.credentials";
+    std::string default_file = dir ? *dir + "/" + std::string(client::kAdminCredentialsFile)
+                                   : "<data dir>/admin.credentials";
     return Status(Errc::unauthenticated,
                   "no credentials found (unauthenticated): pass --credentials FILE, set "
                   "TESSERA_CREDENTIALS, or create " +

@@ -19,9 +19,8 @@ grpc::Status fail(ServerContext* ctx, Errc code, const std::string& subject) {
 
 void note_key(FakeState& st, ServerContext* ctx) {
   auto it = ctx->client_metadata().find("x-tessera-key-id");
-  st.last_key_id = it == ctx->client_metadata().end()
-                       ? ""
-                       : std::string(it->second.data(), it->second.size());
+  st.last_key_id =
+      it == ctx->client_metadata().end() ? "" : std::string(it->second.data(), it->second.size());
 }
 
 std::string parent_of(const std::string& path) {
@@ -33,7 +32,8 @@ class Namespace final : public v1::Namespace::Service {
  public:
   explicit Namespace(std::shared_ptr<FakeState> st) : st_(std::move(st)) {}
 
-  grpc::Status Stat(ServerContext* ctx, const v1::StatRequest* req, v1::StatResponse* resp) override {
+  grpc::Status Stat(ServerContext* ctx, const v1::StatRequest* req,
+                    v1::StatResponse* resp) override {
     std::lock_guard lock(st_->mu);
     note_key(*st_, ctx);
     auto it = st_->objects.find(req->path());
@@ -42,7 +42,8 @@ class Namespace final : public v1::Namespace::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status List(ServerContext* ctx, const v1::ListRequest* req, v1::ListResponse* resp) override {
+  grpc::Status List(ServerContext* ctx, const v1::ListRequest* req,
+                    v1::ListResponse* resp) override {
     std::lock_guard lock(st_->mu);
     std::vector<const v1::Stat*> children;
     for (const auto& [path, stat] : st_->objects) {
@@ -56,7 +57,8 @@ class Namespace final : public v1::Namespace::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Mkdir(ServerContext* ctx, const v1::MkdirRequest* req, v1::MkdirResponse* resp) override {
+  grpc::Status Mkdir(ServerContext* ctx, const v1::MkdirRequest* req,
+                     v1::MkdirResponse* resp) override {
     std::lock_guard lock(st_->mu);
     if (st_->objects.contains(req->path())) return fail(ctx, Errc::already_exists, req->path());
     v1::Stat s;
@@ -76,7 +78,8 @@ class Namespace final : public v1::Namespace::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status GetAcl(ServerContext*, const v1::GetAclRequest* req, v1::GetAclResponse* resp) override {
+  grpc::Status GetAcl(ServerContext*, const v1::GetAclRequest* req,
+                      v1::GetAclResponse* resp) override {
     std::lock_guard lock(st_->mu);
     for (const auto& e : st_->acls[req->path()]) *resp->add_entries() = e;
     return grpc::Status::OK;
@@ -98,7 +101,8 @@ class Files final : public v1::Files::Service {
     uint64_t written = 0;
     while (reader->Read(&req)) {
       if (path.empty()) path = req.path();
-      if (data.size() < req.offset() + req.data().size()) data.resize(req.offset() + req.data().size());
+      if (data.size() < req.offset() + req.data().size())
+        data.resize(req.offset() + req.data().size());
       data.replace(req.offset(), req.data().size(), req.data());
       written += req.data().size();
     }
@@ -141,11 +145,13 @@ class Tables final : public v1::Tables::Service {
  public:
   explicit Tables(std::shared_ptr<FakeState> st) : st_(std::move(st)) {}
 
-  grpc::Status Put(ServerContext* ctx, const v1::PutRowRequest* req, v1::PutRowResponse* resp) override {
+  grpc::Status Put(ServerContext* ctx, const v1::PutRowRequest* req,
+                   v1::PutRowResponse* resp) override {
     std::lock_guard lock(st_->mu);
     auto it = st_->rows.find(req->key());
     bool exists = it != st_->rows.end();
-    if (req->if_absent() && exists) return fail(ctx, Errc::already_exists, req->path() + ":" + req->key());
+    if (req->if_absent() && exists)
+      return fail(ctx, Errc::already_exists, req->path() + ":" + req->key());
     uint64_t version = exists ? it->second.version() : 0;
     if (req->if_version() != 0 && req->if_version() != version) {
       return fail(ctx, Errc::version_mismatch, req->path() + ":" + req->key());
@@ -158,7 +164,8 @@ class Tables final : public v1::Tables::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Get(ServerContext* ctx, const v1::GetRowRequest* req, v1::GetRowResponse* resp) override {
+  grpc::Status Get(ServerContext* ctx, const v1::GetRowRequest* req,
+                   v1::GetRowResponse* resp) override {
     std::lock_guard lock(st_->mu);
     auto it = st_->rows.find(req->key());
     if (it == st_->rows.end()) return fail(ctx, Errc::not_found, req->path() + ":" + req->key());
@@ -235,7 +242,8 @@ class Streams final : public v1::Streams::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Fetch(ServerContext*, const v1::FetchRequest* req, v1::FetchResponse* resp) override {
+  grpc::Status Fetch(ServerContext*, const v1::FetchRequest* req,
+                     v1::FetchResponse* resp) override {
     std::lock_guard lock(st_->mu);
     const auto& part = st_->records[req->stream() + ":" + req->topic()].at(req->partition());
     for (uint64_t o = req->offset(); o < part.size(); ++o) *resp->add_records() = part[o];

@@ -27,7 +27,7 @@ struct FakeState {
   std::map<std::string, v1::Stat> objects;  // by path; "/" always exists
   std::map<std::string, std::string> files;
   std::map<std::string, std::vector<v1::AclEntry>> acls;
-  std::map<std::string, v1::Row> rows;  // one table, by key
+  std::map<std::string, v1::Row> rows;     // one table, by key
   std::map<std::string, uint32_t> topics;  // "stream:topic" -> partitions
   std::map<std::string, std::vector<std::vector<v1::Record>>> records;  // per partition
   std::map<std::string, uint64_t> commits;  // "group/partition" -> offset

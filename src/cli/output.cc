@@ -6,7 +6,6 @@
 
 namespace tessera::cli {
 
-
 std::string_view kind_name(v1::ObjectKind kind) {
   switch (kind) {
     case v1::KIND_DIRECTORY: return "directory";
@@ -55,7 +54,9 @@ std::string mode_string(v1::ObjectKind kind, uint32_t mode, bool has_acl) {
   return s;
 }
 
-std::string mode_string(const v1::Stat& st) { return mode_string(st.kind(), st.mode(), st.has_acl()); }
+std::string mode_string(const v1::Stat& st) {
+  return mode_string(st.kind(), st.mode(), st.has_acl());
+}
 
 std::string format_time_ms(int64_t ms) {
   std::time_t t = static_cast<std::time_t>(ms / 1000);
@@ -168,8 +169,12 @@ Fields status_fields(const v1::StatusResponse& s) {
 
 std::vector<std::string> long_list_row(const v1::Stat& st, std::string name) {
   if (st.kind() == v1::KIND_SYMLINK) name += " -> " + st.symlink_target();
-  return {mode_string(st), st.owner(), st.group(), std::to_string(st.size()),
-          format_time_ms(st.mtime_ms()), std::move(name)};
+  return {mode_string(st),
+          st.owner(),
+          st.group(),
+          std::to_string(st.size()),
+          format_time_ms(st.mtime_ms()),
+          std::move(name)};
 }
 
 Json stat_json(const v1::Stat& st) {
@@ -221,9 +226,12 @@ Json record_json(const v1::Record& rec, uint32_t partition) {
 }
 
 Json volume_json(const v1::Volume& v) {
-  return Json{{"path", v.path()},           {"id", v.id()},
-              {"quota_bytes", v.quota_bytes()}, {"used_bytes", v.used_bytes()},
-              {"replication", v.replication()}, {"shard", v.shard()}};
+  return Json{{"path", v.path()},
+              {"id", v.id()},
+              {"quota_bytes", v.quota_bytes()},
+              {"used_bytes", v.used_bytes()},
+              {"replication", v.replication()},
+              {"shard", v.shard()}};
 }
 
 Json user_json(const v1::User& u) {
@@ -242,11 +250,16 @@ Json topic_json(const v1::TopicInfo& t) {
 }
 
 Json status_json(const v1::StatusResponse& s) {
-  return Json{{"node_id", s.node_id()},         {"version", s.version()},
-              {"data_dir", s.data_dir()},       {"grpc_addr", s.grpc_addr()},
-              {"http_addr", s.http_addr()},     {"uptime_ms", s.uptime_ms()},
-              {"shards", s.shards()},           {"volumes", s.volumes()},
-              {"files_bytes", s.files_bytes()}, {"tables_bytes", s.tables_bytes()},
+  return Json{{"node_id", s.node_id()},
+              {"version", s.version()},
+              {"data_dir", s.data_dir()},
+              {"grpc_addr", s.grpc_addr()},
+              {"http_addr", s.http_addr()},
+              {"uptime_ms", s.uptime_ms()},
+              {"shards", s.shards()},
+              {"volumes", s.volumes()},
+              {"files_bytes", s.files_bytes()},
+              {"tables_bytes", s.tables_bytes()},
               {"streams_bytes", s.streams_bytes()}};
 }
 

@@ -10,8 +10,8 @@ std::string render_progress(const std::string& label, uint64_t done, uint64_t to
                             int64_t elapsed_ms) {
   std::string rate;
   if (elapsed_ms > 0) {
-    uint64_t per_s = static_cast<uint64_t>(static_cast<double>(done) * 1000.0 /
-                                           static_cast<double>(elapsed_ms));
+    uint64_t per_s =
+        static_cast<uint64_t>(static_cast<double>(done) * 1000.0 / static_cast<double>(elapsed_ms));
     rate = " " + client::format_size(per_s) + "/s";
   }
   if (total == 0) return label + " " + client::format_size(done) + rate;

@@ -8,8 +8,7 @@ namespace tessera::cli {
 namespace {
 
 TEST(RenderProgress, WithTotal) {
-  EXPECT_EQ(render_progress("put /f", 0, 4096, 0),
-            "put /f   0% [>                       ] 0/4.0K");
+  EXPECT_EQ(render_progress("put /f", 0, 4096, 0), "put /f   0% [>                       ] 0/4.0K");
   EXPECT_EQ(render_progress("put /f", 2048, 4096, 1000),
             "put /f  50% [============>           ] 2.0K/4.0K 2.0K/s");
   EXPECT_EQ(render_progress("get /f", 4096, 4096, 2000),

@@ -85,8 +85,8 @@ const std::string& Connection::endpoint() const { return impl_->options.endpoint
 const Credentials& Connection::credentials() const { return impl_->options.credentials; }
 
 // The unary calls: each is one Impl::call on the matching stub method.
-#define TESSERA_UNARY(fn, stub, Service, Method, Req, Resp)  \
-  Result<v1::Resp> Connection::fn(const v1::Req& req) {      \
+#define TESSERA_UNARY(fn, stub, Service, Method, Req, Resp)            \
+  Result<v1::Resp> Connection::fn(const v1::Req& req) {                \
     return impl_->call(*impl_->stub, &v1::Service::Stub::Method, req); \
   }
 

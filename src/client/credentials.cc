@@ -78,7 +78,7 @@ Result<Credentials> load_credentials(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) {
     int err = errno;
-    Errc code = err == ENOENT ? Errc::not_found
+    Errc code = err == ENOENT   ? Errc::not_found
                 : err == EACCES ? Errc::permission_denied
                                 : Errc::io_error;
     return Status(code, path + ": cannot read credentials: " + std::strerror(err));

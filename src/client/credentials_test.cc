@@ -94,8 +94,8 @@ TEST(FormatCredentials, RoundTrips) {
 }
 
 TEST(DefaultDataDir, Order) {
-  EXPECT_EQ(*default_data_dir(fake_env({{"TESSERA_DATA_DIR", "/d"}, {"XDG_DATA_HOME", "/x"},
-                                         {"HOME", "/h"}})),
+  EXPECT_EQ(*default_data_dir(
+                fake_env({{"TESSERA_DATA_DIR", "/d"}, {"XDG_DATA_HOME", "/x"}, {"HOME", "/h"}})),
             "/d");
   EXPECT_EQ(*default_data_dir(fake_env({{"XDG_DATA_HOME", "/x"}, {"HOME", "/h"}})), "/x/tessera");
   EXPECT_EQ(*default_data_dir(fake_env({{"XDG_DATA_HOME", ""}, {"HOME", "/h"}})),
