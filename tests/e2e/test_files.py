@@ -134,6 +134,15 @@ def test_message_of_4mib_is_accepted(tessera):
     assert sha256(t.admin.read(f)) == sha256(data)
 
 
+def test_write_message_over_4mib_is_refused(tessera):
+    t = tessera
+    f = t.unique("5m")
+    t.admin.put_file(f, b"before")
+    expect_errc(("too_large", "invalid_argument"), t.files.Write,
+                iter([pb.WriteRequest(path=f, data=b"x" * (4 * MiB + 1))]))
+    assert t.admin.read(f) == b"before"
+
+
 def test_64mib_streamed_write(tessera):
     t = tessera
     f = t.unique("big")

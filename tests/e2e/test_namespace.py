@@ -147,11 +147,20 @@ def test_rename_moves_objects_and_subtrees(tessera):
                 pb.RenameRequest(src=f"{d}/g", dst=f"{d}/h", no_replace=True))
     assert t.admin.read(f"{d}/g") == b"payload"
     assert t.admin.read(f"{d}/h") == b"other"
+    # Without no_replace an existing file is replaced.
+    t.ns.Rename(pb.RenameRequest(src=f"{d}/g", dst=f"{d}/h"))
+    assert t.admin.read(f"{d}/h") == b"payload"
+    expect_errc("not_found", t.admin.stat, f"{d}/g")
+    # A directory cannot move into its own subtree.
+    t.admin.mkdir(f"{d}/dst/moved/inner/deeper")
+    expect_errc("invalid_argument", t.ns.Rename,
+                pb.RenameRequest(src=f"{d}/dst/moved", dst=f"{d}/dst/moved/inner/deeper/x"))
+    assert t.admin.stat(f"{d}/dst/moved/inner/deeper").kind == pb.KIND_DIRECTORY
     # Renaming a missing source.
     expect_errc("not_found", t.ns.Rename, pb.RenameRequest(src=f"{d}/nope", dst=f"{d}/x"))
     # The CLI mv.
     t.cli_ok("mv", f"{d}/h", f"{d}/h2")
-    assert t.admin.read(f"{d}/h2") == b"other"
+    assert t.admin.read(f"{d}/h2") == b"payload"
     expect_errc("not_found", t.admin.stat, f"{d}/h")
 
 
@@ -179,26 +188,37 @@ def test_remove_and_recursive_remove(tessera):
     expect_errc("not_found", t.admin.stat, f"{d2}/a")
 
 
-def test_symlink_resolves_to_target(tessera):
+def test_symlink_is_stored_and_reported(tessera):
     t = tessera
     d = t.unique("sym")
     t.admin.mkdir(f"{d}/real", parents=True)
-    t.admin.put_file(f"{d}/real/f", b"through the link")
+    t.admin.put_file(f"{d}/real/f", b"target data")
     st = t.ns.Symlink(pb.SymlinkRequest(path=f"{d}/l", target=f"{d}/real")).stat
     assert st.kind == pb.KIND_SYMLINK
     st = t.admin.stat(f"{d}/l")
     assert st.kind == pb.KIND_SYMLINK and st.symlink_target == f"{d}/real"
-    assert t.admin.stat(f"{d}/l", follow=True).kind == pb.KIND_DIRECTORY
-    # Paths through a symlinked directory resolve.
-    assert t.admin.read(f"{d}/l/f") == b"through the link"
-    t.ns.Symlink(pb.SymlinkRequest(path=f"{d}/fl", target=f"{d}/real/f"))
-    assert t.admin.read(f"{d}/fl") == b"through the link"
-    # Removing the link leaves the target.
-    t.ns.Remove(pb.RemoveRequest(path=f"{d}/fl"))
-    assert t.admin.read(f"{d}/real/f") == b"through the link"
-    # A dangling link stats as a link; following it is not_found.
+    expect_errc("already_exists", t.ns.Symlink,
+                pb.SymlinkRequest(path=f"{d}/l", target=f"{d}/other"))
+    # A dangling link is fine to create and stat.
     t.ns.Symlink(pb.SymlinkRequest(path=f"{d}/dangling", target=f"{d}/nothing"))
-    assert t.admin.stat(f"{d}/dangling").kind == pb.KIND_SYMLINK
+    assert t.admin.stat(f"{d}/dangling").symlink_target == f"{d}/nothing"
+    # Removing a link leaves its target.
+    t.ns.Remove(pb.RemoveRequest(path=f"{d}/l"))
+    expect_errc("not_found", t.admin.stat, f"{d}/l")
+    assert t.admin.read(f"{d}/real/f") == b"target data"
+
+
+def test_stat_follow_symlinks(tessera):
+    t = tessera
+    d = t.unique("follow")
+    t.admin.mkdir(f"{d}/real", parents=True)
+    t.admin.put_file(f"{d}/real/f", b"target data")
+    t.ns.Symlink(pb.SymlinkRequest(path=f"{d}/dl", target=f"{d}/real"))
+    t.ns.Symlink(pb.SymlinkRequest(path=f"{d}/fl", target=f"{d}/real/f"))
+    t.ns.Symlink(pb.SymlinkRequest(path=f"{d}/dangling", target=f"{d}/nothing"))
+    st = t.admin.stat(f"{d}/fl", follow=True)
+    assert st.kind == pb.KIND_FILE and st.size == len(b"target data"), st
+    assert t.admin.stat(f"{d}/dl", follow=True).kind == pb.KIND_DIRECTORY
     expect_errc("not_found", t.admin.stat, f"{d}/dangling", follow=True)
 
 

@@ -221,3 +221,39 @@ def test_retention_by_age_drops_old_records(tessera):
     time.sleep(1.2)
     wait_until(lambda: t.admin.topic(p, "t").start_offsets[0] >= 2, 15, 0.25,
                "retention by age to drop records older than 1s")
+
+
+def test_concurrent_producers_get_distinct_dense_offsets(tessera, stream):
+    t = tessera
+    t.streams.CreateTopic(pb.CreateTopicRequest(stream=stream, topic="t", partitions=1))
+    producers, batches = 4, 10
+    offsets, errors = [], []
+    lock = threading.Lock()
+
+    def work(w):
+        try:
+            for b in range(batches):
+                resp = t.admin.produce(stream, "t", [f"{w}-{b}-{i}".encode() for i in range(3)],
+                                       partition=0)
+                offs = list(resp.offsets)
+                assert offs == list(range(offs[0], offs[0] + 3)), "a batch is contiguous"
+                with lock:
+                    offsets.extend(offs)
+        except Exception as e:  # reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(producers)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(120)
+    assert not errors, errors[0]
+    total = producers * batches * 3
+    assert sorted(offsets) == list(range(total))
+    seen, off = [], 0
+    while off < total:
+        f = t.admin.fetch(stream, "t", offset=off)
+        assert f.records
+        seen += [r.value for r in f.records]
+        off = f.records[-1].offset + 1
+    assert len(set(seen)) == total

@@ -2,10 +2,11 @@
 partial updates, atomic batches and ordered scans."""
 
 import json
+import threading
 
 import pytest
 
-from harness import expect_errc, pb
+from harness import errc, expect_errc, pb
 
 
 def doc(row):
@@ -217,3 +218,40 @@ def test_table_ops_on_missing_table(tessera):
     expect_errc("not_found", tessera.admin.stat, p)
     tessera.admin.create_table(p)
     expect_errc("already_exists", tessera.admin.create_table, p)
+
+
+def test_concurrent_read_modify_write_with_if_version(tessera, table):
+    """Optimistic concurrency: writers that retry on version_mismatch never
+    lose an update."""
+    import grpc
+    c = tessera.admin
+    c.put_row(table, "counter", {"n": 0})
+    writers, increments = 4, 15
+    errors = []
+
+    def work():
+        try:
+            for _ in range(increments):
+                for _attempt in range(1000):
+                    row = c.get_row(table, "counter")
+                    n = json.loads(row.document)["n"]
+                    try:
+                        c.put_row(table, "counter", {"n": n + 1}, if_version=row.version)
+                        break
+                    except grpc.RpcError as e:
+                        if errc(e) != "version_mismatch":
+                            raise
+                else:
+                    raise AssertionError("no progress after 1000 attempts")
+        except Exception as e:  # reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(writers)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(120)
+    assert not errors, errors[0]
+    row = c.get_row(table, "counter")
+    assert json.loads(row.document) == {"n": writers * increments}
+    assert row.version == 1 + writers * increments

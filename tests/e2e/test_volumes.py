@@ -3,6 +3,7 @@ file bytes, table rows and stream records, usage reporting and the
 cross-volume boundary."""
 
 import json
+import time
 
 import grpc
 
@@ -63,6 +64,11 @@ def test_volume_create_ls_rm_via_cli(tessera):
     assert used and int(used[0]) >= 5000, f"used bytes missing or wrong: {mine[0]}"
     quota = [v for k, v in mine[0].items() if "quota" in k.lower()]
     assert quota and int(quota[0]) == 10 * 1024 * 1024, mine[0]
+    # A volume holding data is not removed.
+    err = t.cli_fail("volume", "rm", p)
+    assert p in err, err
+    assert p in volumes(t)
+    assert t.admin.read(f"{p}/data") == b"z" * 5000
     # An empty volume can be removed.
     p2 = t.unique("vrm")
     t.cli_ok("volume", "create", p2)
@@ -185,3 +191,21 @@ def test_cross_volume_rename_and_link(tessera):
     # Refused renames moved no bytes between volumes.
     assert volumes(t)[va].used_bytes == 5
     assert volumes(t)[vb].used_bytes == 0
+
+
+def test_stream_retention_gives_quota_back(tessera):
+    t = tessera
+    p = create_volume(t, 20000)
+    s = f"{p}/s"
+    t.admin.create_stream(s, topic="t", partitions=1, retention_bytes=4096)
+    for _ in range(3):
+        t.admin.produce(s, "t", [b"r" * 1000] * 5, 0)
+    assert volumes(t)[p].used_bytes >= 15000 or t.admin.topic(s, "t").start_offsets[0] > 0
+    # Retention runs periodically; once it has, the dropped bytes are free.
+    deadline = time.monotonic() + 15
+    while volumes(t)[p].used_bytes > 8192 and time.monotonic() < deadline:
+        time.sleep(0.25)
+    used = volumes(t)[p].used_bytes
+    assert used <= 8192, f"retention kept {used} bytes against retention_bytes=4096"
+    t.admin.produce(s, "t", [b"n" * 1000] * 10, 0)
+    assert t.admin.topic(s, "t").end_offsets[0] == 25
