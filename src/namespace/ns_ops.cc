@@ -325,14 +325,14 @@ Status apply_set_attr(VolumeTxn& txn, const internal::Command& cmd, internal::Co
     TESSERA_TRY(check_access(n, who, Access::admin, op.path()));
   }
   if (op.set_uid() && op.uid() != n.uid() && !who.admin()) {
-    return Status(Errc::permission_denied, op.path() + ": only an administrator may change the owner");
+    return Status(Errc::permission_denied, op.path() + ": permission denied (only an administrator may change the owner)");
   }
   if (op.set_gid() && op.gid() != n.gid() && !who.admin()) {
     bool member = false;
     for (auto g : who.gids()) member |= g == op.gid();
     if (!member) {
       return Status(Errc::permission_denied,
-                    op.path() + ": may only change the group to one of your own groups");
+                    op.path() + ": permission denied (the group must be one of your own groups)");
     }
   }
   if (op.set_mode()) {

@@ -37,6 +37,31 @@ Result<internal::AclEntry> acl_to_internal(const cluster::MetaReader& meta, cons
   return out;
 }
 
+constexpr int kSymlinkHopsMax = 40;  // as Linux's ELOOP limit
+
+// Normalises a symlink target that may contain "." and ".." components.
+Result<std::string> resolve_dots(const std::string& target, const std::string& subject) {
+  std::vector<std::string> parts;
+  size_t pos = 1;
+  while (pos <= target.size()) {
+    size_t next = target.find('/', pos);
+    if (next == std::string::npos) next = target.size();
+    std::string name = target.substr(pos, next - pos);
+    if (name == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!name.empty() && name != ".") {
+      parts.push_back(name);
+    }
+    pos = next + 1;
+  }
+  auto joined = ns::join_path(parts);
+  auto norm = Backend::normalise(joined);
+  if (!norm.is_ok()) {
+    return Status(Errc::invalid_argument, subject + ": symbolic link target is not a valid path");
+  }
+  return norm;
+}
+
 class NamespaceService final : public v1::Namespace::Service {
  public:
   explicit NamespaceService(Backend& b) : b_(b) {}
@@ -44,10 +69,23 @@ class NamespaceService final : public v1::Namespace::Service {
   grpc::Status Stat(grpc::ServerContext* ctx, const v1::StatRequest* req, v1::StatResponse* resp) override {
     return serve(b_, ctx, "namespace.stat", [&](const internal::Principal& who) -> Status {
       TESSERA_ASSIGN_OR_RETURN(auto path, Backend::normalise(req->path()));
-      ReadView rv(b_, path);
-      TESSERA_ASSIGN_OR_RETURN(auto n, ns::stat_path(rv.view(), who, path));
-      *resp->mutable_stat() = b_.to_stat(n, path, rv.meta(), rv.route());
-      return Status::ok();
+      for (int hops = 0;; ++hops) {
+        ReadView rv(b_, path);
+        TESSERA_ASSIGN_OR_RETURN(auto n, ns::stat_path(rv.view(), who, path));
+        if (!req->follow_symlinks() || n.kind() != ObjectKind::KIND_SYMLINK) {
+          *resp->mutable_stat() = b_.to_stat(n, path, rv.meta(), rv.route());
+          return Status::ok();
+        }
+        if (hops >= kSymlinkHopsMax) {
+          return Status(Errc::invalid_argument, req->path() + ": too many levels of symbolic links");
+        }
+        // A relative target is relative to the directory holding the link.
+        std::string target = n.symlink_target();
+        if (target.empty() || target[0] != '/') {
+          target = path.substr(0, path.rfind('/')) + "/" + target;
+        }
+        TESSERA_ASSIGN_OR_RETURN(path, resolve_dots(target, req->path()));
+      }
     });
   }
 
