@@ -148,9 +148,29 @@ Route Backend::route(std::string_view path) const {
 
 Result<internal::Principal> Backend::authenticate(std::string_view key_id,
                                                   std::string_view secret) const {
+  LogIndex meta_index = host_.applied_index(kMeta);
+  std::string digest = cluster::sha256(secret);
+  {
+    std::lock_guard lk(auth_mu_);
+    if (auth_cache_index_ != meta_index) {
+      auth_cache_.clear();
+      auth_cache_index_ = meta_index;
+    }
+    auto it = auth_cache_.find(std::string(key_id));
+    if (it != auth_cache_.end() && it->second.secret_sha256 == digest) return it->second.principal;
+  }
   auto snap = snapshot();
   storage::SnapshotReader r(*snap, kMeta);
-  return cluster::MetaReader(r).authenticate(key_id, secret);
+  auto who = cluster::MetaReader(r).authenticate(key_id, secret);
+  if (who.is_ok()) {
+    std::lock_guard lk(auth_mu_);
+    // Only cache what was read at the index the cache stands for.
+    if (auth_cache_index_ == meta_index && host_.applied_index(kMeta) == meta_index) {
+      if (auth_cache_.size() >= kAuthCacheEntriesMax) auth_cache_.clear();
+      auth_cache_[std::string(key_id)] = CachedKey{digest, *who};
+    }
+  }
+  return who;
 }
 
 tessera::v1::Stat Backend::to_stat(const internal::Inode& n, const std::string& path,

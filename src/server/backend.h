@@ -12,6 +12,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/ids.h"
@@ -86,6 +87,16 @@ class Backend {
   shard::ShardHost& host_;
   Metrics& metrics_;
   RequestMetrics requests_;
+  // Authenticated keys, valid while the meta shard's applied index is
+  // unchanged (any user, group or key change invalidates every entry).
+  struct CachedKey {
+    std::string secret_sha256;
+    internal::Principal principal;
+  };
+  static constexpr size_t kAuthCacheEntriesMax = 4096;
+  mutable std::mutex auth_mu_;
+  mutable std::unordered_map<std::string, CachedKey> auth_cache_;
+  mutable LogIndex auth_cache_index_;
   mutable std::shared_mutex routes_mu_;
   std::map<std::string, internal::VolumeRecord> routes_;  // mount path → volume
   std::mutex volume_ops_mu_;  // serialises volume create/remove

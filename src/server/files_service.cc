@@ -155,7 +155,7 @@ class FilesService final : public v1::Files::Service {
       return ns::read_file(rv.view(), who, path, req->offset(), req->length(),
                            [&](uint64_t offset, std::string_view data) {
                              out.set_offset(offset);
-                             out.set_data(std::string(data));
+                             out.mutable_data()->assign(data.data(), data.size());
                              return writer->Write(out);
                            });
     });

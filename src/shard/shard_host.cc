@@ -41,8 +41,22 @@ struct ShardHost::Proposal {
   Callback done;
 };
 
+struct ShardHost::Appended {
+  struct Entry {
+    Shard* shard = nullptr;
+    LogIndex index;
+    internal::Command cmd;
+    Callback done;
+  };
+  std::vector<Entry> entries;
+  size_t bytes = 0;
+};
+
 ShardHost::ShardHost(storage::Engine& engine, ShardHostOptions opts)
-    : engine_(engine), opts_(opts), writer_([this] { run(); }) {}
+    : engine_(engine), opts_(opts) {
+  applier_ = std::thread([this] { run_applier(); });
+  appender_ = std::thread([this] { run_appender(); });
+}
 
 ShardHost::~ShardHost() {
   {
@@ -51,7 +65,8 @@ ShardHost::~ShardHost() {
   }
   queue_cv_.notify_all();
   space_cv_.notify_all();
-  writer_.join();
+  appender_.join();
+  applier_.join();
 }
 
 Status ShardHost::add_shard(ShardId id, std::unique_ptr<StateMachine> sm) {
@@ -175,13 +190,13 @@ ShardHost::Stats ShardHost::stats() const {
   return stats_;
 }
 
-void ShardHost::run() {
+void ShardHost::run_appender() {
   std::deque<Proposal> batch;
   for (;;) {
     {
       std::unique_lock lk(mu_);
       queue_cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty() && stopping_) return;
+      if (queue_.empty() && stopping_) break;
       size_t bytes = 0;
       while (!queue_.empty() && batch.size() < opts_.batch_entries_max &&
              (batch.empty() || bytes + queue_.front().bytes.size() <= opts_.batch_bytes_max)) {
@@ -192,64 +207,88 @@ void ShardHost::run() {
       queue_bytes_ -= bytes;
     }
     space_cv_.notify_all();
-    commit_batch(batch);
+    append_batch(batch);
     batch.clear();
+  }
+  std::lock_guard lk(mu_);
+  appender_done_ = true;
+  appended_cv_.notify_all();
+}
+
+void ShardHost::run_applier() {
+  for (;;) {
+    std::unique_ptr<Appended> a;
+    {
+      std::unique_lock lk(mu_);
+      appended_cv_.wait(lk, [&] { return appender_done_ || !appended_.empty(); });
+      if (appended_.empty()) return;  // appender done and nothing left
+      a = std::move(appended_.front());
+      appended_.pop_front();
+    }
+    appended_cv_.notify_all();  // room for the appender
+    apply_batch(*a);
   }
 }
 
-void ShardHost::commit_batch(std::deque<Proposal>& batch) {
-  // 1. Append: one durable write for the whole batch, across shards.
-  struct Entry {
-    Shard* shard;
-    LogIndex index;
-  };
-  std::vector<Entry> entries;
-  entries.reserve(batch.size());
+void ShardHost::append_batch(std::deque<Proposal>& batch) {
+  // One durable write for the whole batch, across shards. Commands are parsed
+  // here so their bytes can move into the log write without a copy.
+  auto a = std::make_unique<Appended>();
+  a->entries.resize(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    TESSERA_ASSERT(a->entries[i].cmd.ParseFromString(batch[i].bytes));
+    a->entries[i].done = std::move(batch[i].done);
+    a->bytes += batch[i].bytes.size();
+  }
   storage::WriteBatch log;
-  size_t bytes = 0;
   {
     std::lock_guard lk(mu_);
-    for (auto& p : batch) {
-      Shard* s = shards_.at(p.shard).get();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      Shard* s = shards_.at(batch[i].shard).get();
       s->last = LogIndex(s->last.value + 1);
-      entries.push_back({s, s->last});
-      log.put(storage::Cf::log, log_key(s->id, s->last), p.bytes);
-      bytes += p.bytes.size();
+      a->entries[i].shard = s;
+      a->entries[i].index = s->last;
+      log.put(storage::Cf::log, log_key(s->id, s->last), std::move(batch[i].bytes));
     }
   }
   Status st = engine_.write(log, opts_.sync);
   if (!st.is_ok()) {
     // Nothing of the batch is acknowledged; the indexes are handed back so
-    // the next batch reuses them.
+    // the next batch reuses them (only this thread assigns indexes).
     {
       std::lock_guard lk(mu_);
-      for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+      for (auto it = a->entries.rbegin(); it != a->entries.rend(); ++it) {
         it->shard->last = LogIndex(it->index.value - 1);
       }
     }
-    for (auto& p : batch) p.done(error_result(st));
+    for (auto& e : a->entries) e.done(error_result(st));
     return;
   }
+  std::unique_lock lk(mu_);
+  appended_cv_.wait(lk, [&] { return appended_.size() < kAppendedBatchesMax; });
+  appended_.push_back(std::move(a));
+  lk.unlock();
+  appended_cv_.notify_all();
+}
 
-  // 2. Apply, in log order, into one transaction.
+void ShardHost::apply_batch(Appended& a) {
+  // Apply, in log order, into one transaction.
   auto txn = engine_.begin();
-  std::vector<internal::CommandResult> results(batch.size());
-  for (size_t i = 0; i < batch.size(); ++i) {
-    Shard* s = entries[i].shard;
-    storage::TxnWriter writer(*txn, s->id);
-    internal::Command cmd;
-    TESSERA_ASSERT(cmd.ParseFromString(batch[i].bytes));
+  std::vector<internal::CommandResult> results(a.entries.size());
+  for (size_t i = 0; i < a.entries.size(); ++i) {
+    auto& e = a.entries[i];
+    storage::TxnWriter writer(*txn, e.shard->id);
     txn->set_save_point();
-    s->sm->apply(entries[i].index, cmd, writer, results[i]);
+    e.shard->sm->apply(e.index, e.cmd, writer, results[i]);
     if (results[i].errc() != 0) {
       txn->rollback_to_save_point();
     } else {
       txn->pop_save_point();
     }
-    txn->del_raw(storage::Cf::log, log_key(s->id, entries[i].index));
+    txn->del_raw(storage::Cf::log, log_key(e.shard->id, e.index));
   }
   std::unordered_map<ShardId, LogIndex> applied;
-  for (auto& e : entries) applied[e.shard->id] = e.index;
+  for (auto& e : a.entries) applied[e.shard->id] = e.index;
   for (auto& [id, index] : applied) {
     std::string v;
     put_be64(v, index.value);
@@ -260,18 +299,18 @@ void ShardHost::commit_batch(std::deque<Proposal>& batch) {
   // `state` atomically — so after a crash either this write is on disk whole,
   // or the entries are still in the log and replay rebuilds it. Skipping the
   // WAL keeps applied data from being written twice.
-  st = engine_.commit(*txn, false, /*wal=*/false);
+  Status st = engine_.commit(*txn, false, /*wal=*/false);
   TESSERA_ASSERT_MSG(st.is_ok(), st.to_string().c_str());
 
   {
     std::lock_guard lk(mu_);
-    for (auto& e : entries) e.shard->applied = e.index;
+    for (auto& e : a.entries) e.shard->applied = e.index;
     stats_.batches++;
-    stats_.entries += batch.size();
-    stats_.bytes += bytes;
+    stats_.entries += a.entries.size();
+    stats_.bytes += a.bytes;
   }
   applied_cv_.notify_all();
-  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+  for (size_t i = 0; i < a.entries.size(); ++i) a.entries[i].done(std::move(results[i]));
 }
 
 }  // namespace tessera::shard

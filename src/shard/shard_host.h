@@ -14,8 +14,9 @@
 // the "append" step with "replicate to a majority" without changing
 // StateMachine or the callers.
 //
-// Threads: one writer thread owned by the host does every append and apply;
-// propose() and the read functions may be called from any thread.
+// Threads: an appender and an applier thread owned by the host (appends and
+// applies are each sequential, in log order); propose() and the read
+// functions may be called from any thread; callbacks run on the applier.
 
 #include <condition_variable>
 #include <deque>
@@ -45,7 +46,7 @@ class ShardHost {
   using Callback = std::function<void(internal::CommandResult&&)>;
 
   ShardHost(storage::Engine& engine, ShardHostOptions opts);
-  ~ShardHost();  // stops the writer after draining queued proposals
+  ~ShardHost();  // stops after appending and applying queued proposals
   ShardHost(const ShardHost&) = delete;
   ShardHost& operator=(const ShardHost&) = delete;
 
@@ -53,7 +54,7 @@ class ShardHost {
   Status add_shard(ShardId id, std::unique_ptr<StateMachine> sm);
   bool has_shard(ShardId id) const;
 
-  // Queues `cmd` for `shard`. `done` runs on the writer thread once the
+  // Queues `cmd` for `shard`. `done` runs on the applier thread once the
   // command is durable and applied, or with an error result if it was refused.
   void propose(ShardId shard, const internal::Command& cmd, Callback done);
   // propose() and wait for the result.
@@ -76,9 +77,15 @@ class ShardHost {
  private:
   struct Shard;
   struct Proposal;
+  struct Appended;
 
-  void run();
-  void commit_batch(std::deque<Proposal>& batch);
+  // Stage 1 (appender thread): batch proposals, assign indexes, one durable
+  // log write. Stage 2 (applier thread): apply in log order, callbacks. The
+  // two overlap: batch N applies while batch N+1's fsync runs.
+  void run_appender();
+  void run_applier();
+  void append_batch(std::deque<Proposal>& batch);
+  void apply_batch(Appended& a);
 
   storage::Engine& engine_;
   const ShardHostOptions opts_;
@@ -92,7 +99,12 @@ class ShardHost {
   bool stopping_ = false;
   std::unordered_map<ShardId, std::unique_ptr<Shard>> shards_;
   Stats stats_;
-  std::thread writer_;
+  static constexpr size_t kAppendedBatchesMax = 2;  // appended, not yet applied
+  std::deque<std::unique_ptr<Appended>> appended_;
+  std::condition_variable appended_cv_;
+  bool appender_done_ = false;
+  std::thread applier_;
+  std::thread appender_;
 };
 
 }  // namespace tessera::shard

@@ -24,11 +24,14 @@ Status from_rocks(const rocksdb::Status& s, std::string_view what) {
   return Status(code, std::string(what) + ": " + s.ToString());
 }
 
-Result<std::optional<std::string>> unframe_value(const rocksdb::Status& s, std::string&& raw,
+// Verifies a value read into `raw` (pinned: no copy yet) and copies its
+// payload out once.
+Result<std::optional<std::string>> unframe_value(const rocksdb::Status& s,
+                                                 const rocksdb::PinnableSlice& raw,
                                                  std::string_view key) {
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return from_rocks(s, "storage get");
-  auto payload = unframe(raw, key);
+  auto payload = unframe(std::string_view(raw.data(), raw.size()), key);
   if (!payload.is_ok()) return payload.status();
   return std::optional<std::string>(std::string(*payload));
 }
@@ -87,7 +90,13 @@ struct Engine::Impl {
 };
 
 struct WriteBatch::Impl {
-  std::vector<std::pair<Cf, std::pair<std::string, std::string>>> puts;
+  struct Put {
+    Cf cf;
+    std::string key;
+    std::string header;  // the frame's checksum
+    std::string payload;
+  };
+  std::vector<Put> puts;
   std::vector<std::pair<Cf, std::string>> dels;
 };
 
@@ -157,8 +166,12 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& dir, const Engin
 
 Status Engine::write(WriteBatch& batch, bool sync) {
   rocksdb::WriteBatch wb;
-  for (auto& [cf, kv] : batch.impl_->puts) {
-    wb.Put(impl_->cf(cf), kv.first, kv.second);
+  for (auto& p : batch.impl_->puts) {
+    rocksdb::Slice key_part(p.key);
+    rocksdb::Slice value_parts[2] = {rocksdb::Slice(p.header), rocksdb::Slice(p.payload)};
+    auto st = wb.Put(impl_->cf(p.cf), rocksdb::SliceParts(&key_part, 1),
+                     rocksdb::SliceParts(value_parts, 2));
+    if (!st.ok()) return from_rocks(st, "storage write");
   }
   for (auto& [cf, k] : batch.impl_->dels) wb.Delete(impl_->cf(cf), k);
   rocksdb::WriteOptions wo;
@@ -174,9 +187,9 @@ Status Engine::commit(Txn& txn, bool sync, bool wal) {
 }
 
 Result<std::optional<std::string>> Engine::get(Cf cf, std::string_view key) const {
-  std::string raw;
+  rocksdb::PinnableSlice raw;
   auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(cf), rocksdb::Slice(key.data(), key.size()), &raw);
-  return unframe_value(s, std::move(raw), key);
+  return unframe_value(s, raw, key);
 }
 
 Status Engine::scan(Cf cf, std::string_view start, std::string_view end,
@@ -214,14 +227,16 @@ uint64_t Engine::disk_bytes() const {
 WriteBatch::WriteBatch() : impl_(std::make_unique<Impl>()) {}
 WriteBatch::~WriteBatch() = default;
 
-void WriteBatch::put(Cf cf, std::string_view key, std::string_view payload) {
-  impl_->puts.push_back({cf, {std::string(key), frame(payload)}});
+void WriteBatch::put(Cf cf, std::string key, std::string payload) {
+  std::string header;
+  put_le32(header, crc32c(payload));
+  impl_->puts.push_back({cf, std::move(key), std::move(header), std::move(payload)});
 }
 void WriteBatch::del(Cf cf, std::string_view key) { impl_->dels.push_back({cf, std::string(key)}); }
 size_t WriteBatch::count() const { return impl_->puts.size() + impl_->dels.size(); }
 size_t WriteBatch::bytes() const {
   size_t n = 0;
-  for (auto& p : impl_->puts) n += p.second.first.size() + p.second.second.size();
+  for (auto& p : impl_->puts) n += p.key.size() + p.header.size() + p.payload.size();
   for (auto& d : impl_->dels) n += d.second.size();
   return n;
 }
@@ -232,11 +247,11 @@ Txn::Txn(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Txn::~Txn() = default;
 
 Result<std::optional<std::string>> Txn::get(std::string_view key) const {
-  std::string raw;
+  rocksdb::PinnableSlice raw;
   auto* e = impl_->engine;
   auto s = impl_->wbwi.GetFromBatchAndDB(e->db.get(), rocksdb::ReadOptions(), e->cf(Cf::state),
                                          rocksdb::Slice(key.data(), key.size()), &raw);
-  return unframe_value(s, std::move(raw), key);
+  return unframe_value(s, raw, key);
 }
 
 void Txn::put(std::string_view key, std::string_view payload) { put_raw(Cf::state, key, payload); }
@@ -279,10 +294,10 @@ Snapshot::~Snapshot() = default;
 Result<std::optional<std::string>> Snapshot::get(std::string_view key) const {
   rocksdb::ReadOptions ro;
   ro.snapshot = impl_->snap;
-  std::string raw;
+  rocksdb::PinnableSlice raw;
   auto* e = impl_->engine;
   auto s = e->db->Get(ro, e->cf(Cf::state), rocksdb::Slice(key.data(), key.size()), &raw);
-  return unframe_value(s, std::move(raw), key);
+  return unframe_value(s, raw, key);
 }
 
 Status Snapshot::scan(std::string_view start, std::string_view end,

@@ -46,7 +46,9 @@ class WriteBatch {
   WriteBatch(const WriteBatch&) = delete;
   WriteBatch& operator=(const WriteBatch&) = delete;
 
-  void put(Cf cf, std::string_view key, std::string_view payload);
+  // Takes ownership of `payload`; the checksum frame is added without
+  // copying it again.
+  void put(Cf cf, std::string key, std::string payload);
   void del(Cf cf, std::string_view key);
   size_t bytes() const;
   size_t count() const;
