@@ -197,6 +197,29 @@ tessera::v1::Stat Backend::to_stat(const internal::Inode& n, const std::string& 
   return s;
 }
 
+Result<tessera::v1::Stat> Backend::propose_stat(const std::string& path, internal::Command cmd,
+                                                const internal::Principal& who) {
+  Route r = route(path);
+  TESSERA_ASSIGN_OR_RETURN(auto res, propose_ok(r.shard, std::move(cmd), who));
+  auto snap = snapshot();
+  storage::SnapshotReader meta(*snap, kMeta);
+  return to_stat(res.inode(), path, cluster::MetaReader(meta), r);
+}
+
+Result<tessera::v1::Stat> Backend::create_object(const internal::Principal& who,
+                                                 std::string_view raw_path, ObjectKind kind,
+                                                 uint32_t mode, internal::CreateObjectOp extra) {
+  TESSERA_ASSIGN_OR_RETURN(auto path, normalise(raw_path));
+  internal::Command cmd;
+  auto* c = cmd.mutable_create();
+  *c = std::move(extra);
+  c->set_path(path);
+  c->set_kind(kind);
+  c->set_mode(mode);
+  c->set_exclusive(true);
+  return propose_stat(path, std::move(cmd), who);
+}
+
 Result<internal::VolumeRecord> Backend::create_volume(const internal::Principal& who,
                                                       std::string_view raw_path,
                                                       uint64_t quota_bytes, uint32_t replication) {

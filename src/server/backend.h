@@ -65,6 +65,15 @@ class Backend {
   Metrics& metrics() { return metrics_; }
   RequestMetrics& requests() { return requests_; }
 
+  // Proposes `cmd` to the volume of `path` and returns the Stat of the inode
+  // its result carries (create, link, chmod, truncate, ...).
+  Result<tessera::v1::Stat> propose_stat(const std::string& path, internal::Command cmd,
+                                         const internal::Principal& who);
+  // Creates an object of `kind` (exclusive) at `path` as `who`.
+  Result<tessera::v1::Stat> create_object(const internal::Principal& who, std::string_view path,
+                                          tessera::v1::ObjectKind kind, uint32_t mode,
+                                          internal::CreateObjectOp extra = {});
+
   // A Stat for `inode` at `path` (owner and group by name).
   tessera::v1::Stat to_stat(const internal::Inode& inode, const std::string& path,
                             const cluster::MetaReader& meta, const Route& route) const;

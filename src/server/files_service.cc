@@ -74,10 +74,7 @@ class FilesService final : public v1::Files::Service {
       c->set_mode(req->mode());
       c->set_exclusive(req->exclusive());
       c->set_truncate(req->truncate());
-      Route r = b_.route(path);
-      TESSERA_ASSIGN_OR_RETURN(auto res, b_.propose_ok(r.shard, cmd, who));
-      ReadView rv(b_, path);
-      *resp->mutable_stat() = b_.to_stat(res.inode(), path, rv.meta(), r);
+      TESSERA_ASSIGN_OR_RETURN(*resp->mutable_stat(), b_.propose_stat(path, std::move(cmd), who));
       return Status::ok();
     });
   }
@@ -169,10 +166,7 @@ class FilesService final : public v1::Files::Service {
       cmd.mutable_set_attr()->set_path(path);
       cmd.mutable_set_attr()->set_set_size(true);
       cmd.mutable_set_attr()->set_size(req->size());
-      Route r = b_.route(path);
-      TESSERA_ASSIGN_OR_RETURN(auto res, b_.propose_ok(r.shard, cmd, who));
-      ReadView rv(b_, path);
-      *resp->mutable_stat() = b_.to_stat(res.inode(), path, rv.meta(), r);
+      TESSERA_ASSIGN_OR_RETURN(*resp->mutable_stat(), b_.propose_stat(path, std::move(cmd), who));
       return Status::ok();
     });
   }

@@ -269,11 +269,7 @@ class NamespaceService final : public v1::Namespace::Service {
   // Proposes `cmd` to the volume of `path` and fills `out` from the result.
   Status created(const std::string& path, const internal::Command& cmd, const internal::Principal& who,
                  v1::Stat* out) {
-    Route r = b_.route(path);
-    auto res = b_.propose(r.shard, cmd, who);
-    TESSERA_TRY(status_of(res));
-    ReadView rv(b_, path);
-    *out = b_.to_stat(res.inode(), path, rv.meta(), r);
+    TESSERA_ASSIGN_OR_RETURN(*out, b_.propose_stat(path, cmd, who));
     return Status::ok();
   }
 

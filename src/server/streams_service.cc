@@ -24,19 +24,12 @@ class StreamsService final : public v1::Streams::Service {
   grpc::Status Create(grpc::ServerContext* ctx, const v1::CreateStreamRequest* req,
                       v1::CreateStreamResponse* resp) override {
     return serve(b_, ctx, "streams.create", [&](const internal::Principal& who) -> Status {
-      TESSERA_ASSIGN_OR_RETURN(auto path, Backend::normalise(req->path()));
-      internal::Command cmd;
-      auto* c = cmd.mutable_create();
-      c->set_path(path);
-      c->set_kind(ObjectKind::KIND_STREAM);
-      c->set_mode(req->mode());
-      c->set_exclusive(true);
-      c->set_retention_age_ms(req->retention_age_ms());
-      c->set_retention_bytes(req->retention_bytes());
-      Route r = b_.route(path);
-      TESSERA_ASSIGN_OR_RETURN(auto res, b_.propose_ok(r.shard, cmd, who));
-      ReadView rv(b_, path);
-      *resp->mutable_stat() = b_.to_stat(res.inode(), path, rv.meta(), r);
+      internal::CreateObjectOp retention;
+      retention.set_retention_age_ms(req->retention_age_ms());
+      retention.set_retention_bytes(req->retention_bytes());
+      TESSERA_ASSIGN_OR_RETURN(*resp->mutable_stat(),
+                               b_.create_object(who, req->path(), ObjectKind::KIND_STREAM, req->mode(),
+                                                std::move(retention)));
       return Status::ok();
     });
   }

@@ -20,17 +20,8 @@ class TablesService final : public v1::Tables::Service {
   grpc::Status Create(grpc::ServerContext* ctx, const v1::CreateTableRequest* req,
                       v1::CreateTableResponse* resp) override {
     return serve(b_, ctx, "tables.create", [&](const internal::Principal& who) -> Status {
-      TESSERA_ASSIGN_OR_RETURN(auto path, Backend::normalise(req->path()));
-      internal::Command cmd;
-      auto* c = cmd.mutable_create();
-      c->set_path(path);
-      c->set_kind(ObjectKind::KIND_TABLE);
-      c->set_mode(req->mode());
-      c->set_exclusive(true);
-      Route r = b_.route(path);
-      TESSERA_ASSIGN_OR_RETURN(auto res, b_.propose_ok(r.shard, cmd, who));
-      ReadView rv(b_, path);
-      *resp->mutable_stat() = b_.to_stat(res.inode(), path, rv.meta(), r);
+      TESSERA_ASSIGN_OR_RETURN(*resp->mutable_stat(),
+                               b_.create_object(who, req->path(), ObjectKind::KIND_TABLE, req->mode()));
       return Status::ok();
     });
   }
