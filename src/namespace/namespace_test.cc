@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "storage/test_engine.h"
+
 #include <filesystem>
 
 #include "namespace/file_ops.h"
@@ -65,11 +67,6 @@ TEST(Permissions, AclDenyWinsAndModeFallsBack) {
 class VolumeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tessera-ns-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    engine_ = std::move(storage::Engine::open(dir_, {})).value();
     host_ = std::make_unique<shard::ShardHost>(*engine_, shard::ShardHostOptions{});
     ASSERT_TRUE(host_->add_shard(ShardId(1), std::make_unique<VolumeMachine>()).is_ok());
     internal::Command c;
@@ -81,8 +78,6 @@ class VolumeTest : public ::testing::Test {
   }
   void TearDown() override {
     host_.reset();
-    engine_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   internal::CommandResult run(internal::Command c, const internal::Principal& who) {
@@ -125,8 +120,7 @@ class VolumeTest : public ::testing::Test {
     return stat_path(VolumeView(r), user(uid, uid == 0), path);
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<storage::Engine> engine_;
+  storage::TestEngine engine_{"ns"};
   std::unique_ptr<shard::ShardHost> host_;
 };
 

@@ -1,6 +1,8 @@
 #include "namespace/stream_ops.h"
 
 #include <gtest/gtest.h>
+
+#include "storage/test_engine.h"
 #include <unistd.h>
 
 #include <filesystem>
@@ -51,13 +53,6 @@ class StreamOpsTest : public ::testing::Test {
   const Principal stranger_ = user(3000, 300);  // no rights on /s
 
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tessera-streams-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    auto e = storage::Engine::open(dir_.string(), storage::EngineOptions{});
-    ASSERT_TRUE(e.is_ok()) << e.status().to_string();
-    engine_ = std::move(e).value();
 
     auto txn = engine_->begin();
     storage::TxnWriter w(*txn, kShard);
@@ -87,10 +82,6 @@ class StreamOpsTest : public ::testing::Test {
     vt->put_dirent(kRootInode, "s", kStreamInode);
     vt->save();
     ASSERT_TRUE(engine_->commit(*txn, false).is_ok());
-  }
-  void TearDown() override {
-    engine_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   // Runs `fn` in its own transaction: writes are undone on error, the volume
@@ -245,8 +236,7 @@ class StreamOpsTest : public ::testing::Test {
     return n;
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<storage::Engine> engine_;
+  storage::TestEngine engine_{"streams"};
 };
 
 TEST_F(StreamOpsTest, CreateTopic) {

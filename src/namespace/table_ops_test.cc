@@ -1,6 +1,8 @@
 #include "namespace/table_ops.h"
 
 #include <gtest/gtest.h>
+
+#include "storage/test_engine.h"
 #include <unistd.h>
 
 #include <filesystem>
@@ -96,13 +98,6 @@ Inode make_inode(uint64_t id, ObjectKind kind, uint32_t mode, uint32_t uid, uint
 class TableOpsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tessera-table-ops-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    auto e = storage::Engine::open(dir_, storage::EngineOptions{});
-    ASSERT_TRUE(e.is_ok()) << e.status().to_string();
-    engine_ = std::move(e).value();
 
     auto txn = engine_->begin();
     storage::TxnWriter w(*txn, kShard);
@@ -121,10 +116,6 @@ class TableOpsTest : public ::testing::Test {
     vt->put_dirent(kRootInode, "t", kTable);
     vt->put_dirent(kRootInode, "u", kOtherTable);
     ASSERT_TRUE(engine_->commit(*txn, false).is_ok());
-  }
-  void TearDown() override {
-    engine_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   // Applies `cmd` the way the shard host does: on error every write of the
@@ -203,8 +194,7 @@ class TableOpsTest : public ::testing::Test {
     ASSERT_TRUE(st.is_ok()) << st.to_string();
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<storage::Engine> engine_;
+  storage::TestEngine engine_{"table-ops"};
 };
 
 TEST_F(TableOpsTest, PutThenGetStoresDocumentAsGiven) {

@@ -97,19 +97,7 @@ void Raft::become_follower(Term term, NodeId leader) {
 void Raft::become_pre_candidate() {
   role_ = Role::pre_candidate;
   leader_ = kNoNode;
-  votes_.clear();
-  progress_.clear();
-  reset_election_timer();
-  votes_[id_] = true;
-  if (votes_.size() >= quorum()) {
-    become_candidate();
-    return;
-  }
-  for (NodeId peer : voters_) {
-    if (peer == id_) continue;
-    send(Message{.type = MessageType::pre_vote, .to = peer, .term = Term(term_.value + 1),
-                 .log_term = log_.last_term(), .index = log_.last_index()});
-  }
+  request_votes(MessageType::pre_vote, Term(term_.value + 1));
 }
 
 // §5.2: increment the term, vote for self, request votes from all others.
@@ -118,18 +106,28 @@ void Raft::become_candidate() {
   term_ = Term(term_.value + 1);
   vote_ = id_;
   leader_ = kNoNode;
+  request_votes(MessageType::vote, term_);
+}
+
+// Votes for itself and asks every other voter with `type` at `term`; wins at
+// once when it is the only voter.
+void Raft::request_votes(MessageType type, Term term) {
   votes_.clear();
   progress_.clear();
   reset_election_timer();
   votes_[id_] = true;
   if (votes_.size() >= quorum()) {
-    become_leader();
+    if (role_ == Role::pre_candidate) {
+      become_candidate();
+    } else {
+      become_leader();
+    }
     return;
   }
   for (NodeId peer : voters_) {
     if (peer == id_) continue;
-    send(Message{.type = MessageType::vote, .to = peer, .term = term_,
-                 .log_term = log_.last_term(), .index = log_.last_index()});
+    send(Message{.type = type, .to = peer, .term = term, .log_term = log_.last_term(),
+                 .index = log_.last_index()});
   }
 }
 

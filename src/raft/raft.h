@@ -102,6 +102,7 @@ class Raft {
   void become_follower(Term term, NodeId leader);
   void become_pre_candidate();
   void become_candidate();
+  void request_votes(MessageType type, Term term);
   void become_leader();
   void campaign();
   void reset_election_timer();

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "storage/test_engine.h"
+
 #include <filesystem>
 #include <thread>
 
@@ -44,19 +46,7 @@ std::string read_log(ShardHost& host, ShardId id) {
 
 class ShardHostTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tessera-shard-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    engine_ = std::move(storage::Engine::open(dir_, {})).value();
-  }
-  void TearDown() override {
-    engine_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  std::filesystem::path dir_;
-  std::unique_ptr<storage::Engine> engine_;
+  storage::TestEngine engine_{"shard"};
 };
 
 TEST_F(ShardHostTest, AppliesInOrderAndReturnsResults) {

@@ -6,32 +6,16 @@
 #include <fstream>
 
 #include "storage/state_view.h"
+#include "storage/test_engine.h"
 
 namespace tessera::storage {
 namespace {
 
 class EngineTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tessera-engine-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    reopen();
-  }
-  void TearDown() override {
-    engine_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void reopen() {
-    engine_.reset();
-    auto e = Engine::open(dir_, EngineOptions{});
-    ASSERT_TRUE(e.is_ok()) << e.status().to_string();
-    engine_ = std::move(e).value();
-  }
+  void reopen() { engine_.reopen(); }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<Engine> engine_;
+  TestEngine engine_{"engine"};
 };
 
 TEST_F(EngineTest, WriteThenReadAcrossReopen) {
