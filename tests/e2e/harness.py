@@ -12,6 +12,7 @@ Environment:
                           directory with /usr/bin/protoc.
 """
 
+import atexit
 import collections
 import contextlib
 import hashlib
@@ -44,6 +45,7 @@ def _pygen_dir():
     if d:
         return d
     out = tempfile.mkdtemp(prefix="tessera-pygen-")
+    atexit.register(shutil.rmtree, out, True)
     subprocess.run(
         ["protoc", "-I", os.path.join(REPO, "proto"), f"--python_out={out}",
          f"--grpc_out={out}", "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin",
