@@ -11,7 +11,7 @@ struct ErrcInfo {
   std::string_view text;
 };
 
-constexpr std::array<ErrcInfo, 20> kInfo{{
+constexpr std::array<ErrcInfo, 21> kInfo{{
     {Errc::ok, "ok", "ok"},
     {Errc::invalid_argument, "invalid_argument", "invalid argument"},
     {Errc::not_found, "not_found", "not found"},
@@ -32,6 +32,7 @@ constexpr std::array<ErrcInfo, 20> kInfo{{
     {Errc::unavailable, "unavailable", "unavailable"},
     {Errc::resource_exhausted, "resource_exhausted", "resource exhausted"},
     {Errc::internal, "internal", "internal error"},
+    {Errc::not_leader, "not_leader", "not the leader"},
 }};
 
 const ErrcInfo& info(Errc code) {

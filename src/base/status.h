@@ -35,6 +35,7 @@ enum class Errc : int {
   unavailable,
   resource_exhausted,
   internal,
+  not_leader,  // this replica is not its shard's leader; retry on the leader
 };
 
 // Stable lower-case name of a code ("not_found"), used on the wire.

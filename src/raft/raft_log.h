@@ -1,14 +1,15 @@
 #pragma once
-// RaftLog: the in-memory copy of one node's log plus the bookkeeping that
-// says which suffix the caller has not yet persisted.
+// RaftLog: the in-memory suffix of one node's log after its latest snapshot,
+// plus the bookkeeping that says which suffix the caller has not yet
+// persisted.
 //
-// Owned by one Raft instance; not thread-safe. Holds every entry from index 1
-// (no snapshots or compaction yet). Invariants: entries are contiguous from
-// index 1, terms never decrease along the log, and every index below
-// `unstable_from()` has been handed to the caller for persistence.
+// Owned by one Raft instance; not thread-safe. Entries up to
+// `snapshot_index()` are compacted (§7): only their last term is kept.
+// Invariants: entries are contiguous from snapshot_index() + 1, terms never
+// decrease along the log, and every index below `unstable_from()` has been
+// handed to the caller for persistence.
 
 #include <cstddef>
-#include <span>
 #include <vector>
 
 #include "raft/types.h"
@@ -17,32 +18,49 @@ namespace tessera::raft {
 
 class RaftLog {
  public:
-  // `persisted` is the log read back from durable storage on restart.
-  explicit RaftLog(std::vector<Entry> persisted);
+  // `persisted` is the log read back from durable storage on restart; it
+  // starts at snapshot_index + 1.
+  RaftLog(LogIndex snapshot_index, Term snapshot_term, std::vector<Entry> persisted);
 
-  LogIndex last_index() const { return LogIndex(entries_.size()); }
+  LogIndex snapshot_index() const { return snapshot_index_; }
+  Term snapshot_term() const { return snapshot_term_; }
+  LogIndex first_index() const { return LogIndex(snapshot_index_.value + 1); }
+  LogIndex last_index() const { return LogIndex(snapshot_index_.value + entries_.size()); }
   Term last_term() const { return term_at(last_index()); }
-  // Term of the entry at `index`; Term{0} for index 0. Asserts index exists.
+  // Term of the entry at `index`, which must be in [snapshot_index(),
+  // last_index()]; Term{0} for index 0.
   Term term_at(LogIndex index) const;
-  bool has(LogIndex index) const { return index.value <= entries_.size(); }
+  // True iff the entry at `index` is held in memory.
+  bool has(LogIndex index) const { return index > snapshot_index_ && index <= last_index(); }
   const Entry& at(LogIndex index) const;
-  // True iff the entry at `index` exists and has `term` (log matching, §5.3).
+  // True iff the entry at `index` (or the snapshot's last entry) has `term`
+  // (log matching, §5.3). False for compacted indexes below the snapshot.
   bool matches(LogIndex index, Term term) const;
   // True iff a log ending at (term, index) is at least as up to date as this
   // one (§5.4.1).
   bool is_up_to_date(Term last_term, LogIndex last_index) const;
+  // The largest index <= `index` whose term is <= `term`, or snapshot_index()
+  // when there is none in memory. Used to skip a conflicting term at once.
+  LogIndex last_index_with_term_at_most(LogIndex index, Term term) const;
 
-  // Entries [from, from + max_count), fewer at the end of the log.
-  std::vector<Entry> slice(LogIndex from, size_t max_count) const;
-  // Entries [from, to] inclusive; empty when from > to.
+  // Entries from `from` (held in memory), at most `max_count` and, past the
+  // first, at most `max_bytes` of data.
+  std::vector<Entry> slice(LogIndex from, size_t max_count, size_t max_bytes) const;
+  // Entries [from, to] inclusive (all held in memory); empty when from > to.
   std::vector<Entry> range(LogIndex from, LogIndex to) const;
 
   // Appends one entry; its index must be last_index() + 1.
   void append(Entry entry);
   // Follower side of AppendEntries (§5.3 step 3-4): skips entries already
   // present with the same term, truncates at the first conflict and appends
-  // the rest. `committed` is asserted never to be truncated.
-  void merge(const std::vector<Entry>& entries, LogIndex committed);
+  // the rest. `committed` is asserted never to be truncated. Returns the
+  // first index written (truncated or appended), LogIndex{0} if none.
+  LogIndex merge(const std::vector<Entry>& entries, LogIndex committed);
+  // Drops entries up to `index` (persisted, <= last_index()); §7.
+  void compact(LogIndex index);
+  // Replaces the whole log by a snapshot ending at (index, term) (§7,
+  // InstallSnapshot step 7: discard the entire log).
+  void restore(LogIndex index, Term term);
 
   // Entries the caller has not yet been given for persistence.
   std::vector<Entry> unstable() const;
@@ -54,8 +72,11 @@ class RaftLog {
 
  private:
   void truncate_from(LogIndex index);
+  size_t offset(LogIndex index) const { return index.value - snapshot_index_.value - 1; }
 
-  std::vector<Entry> entries_;  // entries_[i] has index i + 1
+  LogIndex snapshot_index_;
+  Term snapshot_term_;
+  std::vector<Entry> entries_;  // entries_[i] has index snapshot_index_ + 1 + i
   LogIndex unstable_from_;      // first index not yet persisted
   LogIndex handed_out_to_;      // last index in the outstanding Ready
 };

@@ -110,6 +110,8 @@ TEST(Raft, IsolatedLeaderIsReplacedAndItsUncommittedEntriesOverwritten) {
 void check_stale_log_cannot_win(bool pre_vote) {
   Config config;
   config.pre_vote = pre_vote;
+  // Leader stickiness would ignore the votes before the log is compared.
+  config.check_quorum = false;
   TestNetwork net(3, 5, config);
   uint64_t leader = net.elect();
   ASSERT_NE(leader, 0u);
@@ -181,10 +183,11 @@ TEST(Raft, CommitsOnlyCurrentTermEntriesByCounting) {
   config.pre_vote = false;
   RestoredState restored{
       .hard_state = {.term = Term(3), .vote = kNoNode, .commit = LogIndex(1)},
-      .entries = {{Term(1), LogIndex(1), "a"}, {Term(2), LogIndex(2), "b"}},
+      .conf = {.voters = {NodeId(1), NodeId(2), NodeId(3), NodeId(4), NodeId(5)}},
+      .entries = {{Term(1), LogIndex(1), EntryType::normal, "a"},
+                  {Term(2), LogIndex(2), EntryType::normal, "b"}},
       .applied = LogIndex(1)};
-  Raft r(NodeId(1), {NodeId(1), NodeId(2), NodeId(3), NodeId(4), NodeId(5)}, config, 7,
-         restored);
+  Raft r(NodeId(1), config, 7, restored);
   for (int i = 0; i < 100 && r.role() != Role::candidate; ++i) r.tick();
   ASSERT_EQ(r.role(), Role::candidate);
   ASSERT_EQ(r.term(), Term(4));
