@@ -5,6 +5,7 @@
 //   G name            GroupRecord       g gid(4)  → group name
 //   K key_id          KeyRecord
 //   M path            VolumeRecord (the mount table)
+//   N id(8)           NodeRecord
 
 #include <cstdint>
 #include <string>
@@ -20,6 +21,7 @@ inline constexpr uint64_t kRootVolumeShard = 2;
 inline constexpr uint32_t kAdminUid = 0;
 inline constexpr uint32_t kAdminGid = 0;
 inline constexpr uint32_t kFirstUid = 1000;
+inline constexpr uint32_t kDefaultReplication = 3;
 
 inline std::string counters_key() { return "C"; }
 inline std::string user_key(std::string_view name) { return "U" + std::string(name); }
@@ -36,5 +38,10 @@ inline std::string gid_key(uint32_t gid) {
 }
 inline std::string access_key(std::string_view key_id) { return "K" + std::string(key_id); }
 inline std::string mount_key(std::string_view path) { return "M" + std::string(path); }
+inline std::string node_key(uint64_t id) {
+  std::string k = "N";
+  put_be64(k, id);
+  return k;
+}
 
 }  // namespace tessera::cluster

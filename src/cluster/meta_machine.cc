@@ -60,6 +60,7 @@ Status init_cluster(storage::StateWriter& state, const internal::Command& cmd) {
   c.set_next_gid(kFirstUid);
   c.set_next_volume(kRootVolume + 1);
   c.set_next_shard(kRootVolumeShard + 1);
+  c.set_next_node(cmd.init_cluster().first_node() + 1);
   internal::GroupRecord g;
   g.set_name("admin");
   g.set_gid(kAdminGid);
@@ -75,8 +76,9 @@ Status init_cluster(storage::StateWriter& state, const internal::Command& cmd) {
   root.set_id(kRootVolume);
   root.set_path("/");
   root.set_shard(kRootVolumeShard);
-  root.set_replication(1);
+  root.set_replication(kDefaultReplication);
   root.set_created_ms(cmd.now_ms());
+  root.set_initial_node(cmd.init_cluster().first_node());
   state.put(mount_key("/"), root.SerializeAsString());
   state.put(counters_key(), c.SerializeAsString());
   return Status::ok();
@@ -155,7 +157,8 @@ Status create_volume(storage::StateWriter& state, const internal::Command& cmd,
   v.set_path(path);
   v.set_shard(c.next_shard());
   v.set_quota_bytes(op.quota_bytes());
-  v.set_replication(op.replication() == 0 ? 1 : op.replication());
+  v.set_replication(op.replication() == 0 ? kDefaultReplication : op.replication());
+  v.set_initial_node(op.initial_node());
   v.set_owner_uid(cmd.principal().uid());
   v.set_owner_gid(cmd.principal().gids_size() > 0 ? cmd.principal().gids(0) : 0);
   v.set_created_ms(cmd.now_ms());
@@ -191,6 +194,56 @@ Status remove_volume(storage::StateWriter& state, const internal::Command& cmd,
   return Status::ok();
 }
 
+Status register_node(storage::StateWriter& state, const internal::Command& cmd,
+                     internal::CommandResult& result) {
+  const auto& op = cmd.register_node();
+  if (!cmd.principal().admin()) return Status(Errc::permission_denied, "only nodes register nodes");
+  if (op.address().empty() || op.address().size() > 256) {
+    return Status(Errc::invalid_argument, "node: address must be host:port");
+  }
+  TESSERA_ASSIGN_OR_RETURN(auto c, load_counters(state));
+  internal::NodeRecord n;
+  uint64_t id = op.node_id();
+  if (id != 0) {
+    TESSERA_ASSIGN_OR_RETURN(auto raw, state.get(node_key(id)));
+    if (raw) {
+      TESSERA_ASSIGN_OR_RETURN(n, parse_record<internal::NodeRecord>(*raw, "node"));
+    }
+    if (n.state() == internal::NodeRecord::REMOVED) {
+      return Status(Errc::permission_denied, "node " + std::to_string(id) + " was removed from the cluster");
+    }
+  } else {
+    id = c.next_node() == 0 ? 1 : c.next_node();
+  }
+  if (id >= c.next_node()) {
+    c.set_next_node(id + 1);
+    state.put(counters_key(), c.SerializeAsString());
+  }
+  if (n.id() == 0) n.set_joined_ms(cmd.now_ms());
+  n.set_id(id);
+  n.set_address(op.address());
+  *n.mutable_labels() = op.labels();
+  state.put(node_key(id), n.SerializeAsString());
+  *result.mutable_node() = n;
+  return Status::ok();
+}
+
+Status set_node_state(storage::StateWriter& state, const internal::Command& cmd,
+                      internal::CommandResult& result) {
+  const auto& op = cmd.set_node_state();
+  if (!cmd.principal().admin()) return Status(Errc::permission_denied, "only administrators change nodes");
+  TESSERA_ASSIGN_OR_RETURN(auto raw, state.get(node_key(op.node_id())));
+  if (!raw) return Status(Errc::not_found, "node " + std::to_string(op.node_id()) + ": no such node");
+  TESSERA_ASSIGN_OR_RETURN(auto n, parse_record<internal::NodeRecord>(*raw, "node"));
+  if (n.state() == internal::NodeRecord::REMOVED && op.state() != internal::NodeRecord::REMOVED) {
+    return Status(Errc::invalid_argument, "node " + std::to_string(op.node_id()) + " was removed");
+  }
+  n.set_state(op.state());
+  state.put(node_key(n.id()), n.SerializeAsString());
+  *result.mutable_node() = n;
+  return Status::ok();
+}
+
 Status dispatch(storage::StateWriter& state, const internal::Command& cmd,
                 internal::CommandResult& result) {
   using C = internal::Command;
@@ -200,6 +253,8 @@ Status dispatch(storage::StateWriter& state, const internal::Command& cmd,
     case C::kCreateKey: return create_key(state, cmd, result);
     case C::kCreateVolume: return create_volume(state, cmd, result);
     case C::kRemoveVolume: return remove_volume(state, cmd, result);
+    case C::kRegisterNode: return register_node(state, cmd, result);
+    case C::kSetNodeState: return set_node_state(state, cmd, result);
     default:
       return Status(Errc::invalid_argument,
                     "command " + std::to_string(cmd.op_case()) + " is not a meta command");

@@ -118,6 +118,29 @@ Result<std::vector<internal::VolumeRecord>> MetaReader::volumes() const {
   return out;
 }
 
+Result<std::vector<internal::NodeRecord>> MetaReader::nodes() const {
+  std::vector<internal::NodeRecord> out;
+  Status inner;
+  TESSERA_TRY(state_.scan("N", "O", [&](std::string_view, std::string_view v) {
+    auto rec = parse_record<internal::NodeRecord>(v, "node");
+    if (!rec.is_ok()) {
+      inner = rec.status();
+      return false;
+    }
+    out.push_back(std::move(rec).value());
+    return true;
+  }));
+  TESSERA_TRY(inner);
+  return out;
+}
+
+std::string MetaReader::cluster_id() const {
+  auto raw = state_.get(counters_key());
+  if (!raw.is_ok() || !raw->has_value()) return "";
+  auto c = parse_record<internal::MetaCounters>(**raw, "meta counters");
+  return c.is_ok() ? c->cluster_id() : "";
+}
+
 bool MetaReader::initialised() const {
   auto raw = state_.get(counters_key());
   return raw.is_ok() && raw->has_value();

@@ -36,6 +36,8 @@ class MetaReader {
 
   Result<std::vector<internal::UserRecord>> users() const;
   Result<std::vector<internal::VolumeRecord>> volumes() const;
+  Result<std::vector<internal::NodeRecord>> nodes() const;
+  std::string cluster_id() const;
   bool initialised() const;
 
   static internal::Principal principal_of(const internal::UserRecord& u);
