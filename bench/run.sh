@@ -166,10 +166,10 @@ TESSERAD_PID=$!
 CREDS=$TD/data/admin.credentials
 for _ in $(seq 300); do
   kill -0 "$TESSERAD_PID" 2>/dev/null || die "tesserad exited during start (see $LOGS/tesserad.log)"
-  grep -q "one-node cluster ready" "$LOGS/tesserad.log" && [ -s "$CREDS" ] && break
+  grep -q "tesserad: node [0-9]* ready" "$LOGS/tesserad.log" && [ -s "$CREDS" ] && break
   sleep 0.1
 done
-grep -q "one-node cluster ready" "$LOGS/tesserad.log" || die "tesserad not ready in 30 s"
+grep -q "tesserad: node [0-9]* ready" "$LOGS/tesserad.log" || die "tesserad not ready in 30 s"
 HTTP=$(awk '/admin HTTP:/ {print $3}' "$LOGS/tesserad.log")
 sleep 2
 emit tesserad.rss.idle "$(awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$TESSERAD_PID/status)" MB "VmRSS 2 s after start"

@@ -46,10 +46,10 @@ PID=$!
 CREDS=$TMP/data/admin.credentials
 for _ in $(seq $((READY_TIMEOUT_S * 10))); do
   kill -0 "$PID" 2>/dev/null || fail "tesserad exited during start"
-  if grep -q "one-node cluster ready" "$TMP/tesserad.log" && [ -s "$CREDS" ]; then break; fi
+  if grep -q "tesserad: node [0-9]* ready" "$TMP/tesserad.log" && [ -s "$CREDS" ]; then break; fi
   sleep 0.1
 done
-grep -q "one-node cluster ready" "$TMP/tesserad.log" || fail "tesserad not ready after ${READY_TIMEOUT_S}s"
+grep -q "tesserad: node [0-9]* ready" "$TMP/tesserad.log" || fail "tesserad not ready after ${READY_TIMEOUT_S}s"
 
 set +e
 env -u TESSERA_ENDPOINT -u TESSERA_CREDENTIALS HOME="$TMP/home" \

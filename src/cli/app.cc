@@ -47,6 +47,7 @@ int run_cli(Context& ctx, int argc, const char* const* argv) {
   register_table_commands(app, ctx);
   register_stream_commands(app, ctx);
   register_admin_commands(app, ctx);
+  register_cluster_commands(app, ctx);
   // After the subcommands, which would otherwise inherit it.
   app.footer(kFooter);
 

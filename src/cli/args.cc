@@ -54,6 +54,17 @@ CLI::Validator json_object_arg() {
       "");
 }
 
+CLI::Validator node_id_arg() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        bool digits = !text.empty() && text.size() <= 19 &&
+                      text.find_first_not_of("0123456789") == std::string::npos;
+        if (digits && text.find_first_not_of('0') != std::string::npos) return "";
+        return "'" + text + "' is not a node id (a number from 1, see `tessera node ls`)";
+      },
+      "");
+}
+
 CLI::Validator acl_spec_arg() {
   return CLI::Validator(
       [](std::string& text) -> std::string {

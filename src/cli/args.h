@@ -19,6 +19,8 @@ CLI::Validator mode_arg();
 CLI::Validator topic_arg();
 // Checks a JSON object.
 CLI::Validator json_object_arg();
+// Checks a node id: a positive decimal number.
+CLI::Validator node_id_arg();
 // Checks an ACL spec ("user:bob:rw,deny:group:guests:w"; "" clears).
 CLI::Validator acl_spec_arg();
 

@@ -1,6 +1,6 @@
 // The CLI's commands end to end against FakeTessera: argument parsing,
-// page-token loops, streaming transfers, batching, consumer offsets, output
-// shapes and exit codes.
+// page-token loops, streaming transfers, batching, consumer offsets, the
+// cluster and node commands, output shapes and exit codes.
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -258,6 +258,153 @@ TEST_F(CommandsTest, ErrorsAndUsage) {
   Outcome help = run({"ls", "--help"});
   EXPECT_EQ(help.rc, 0);
   EXPECT_NE(help.out.find("Usage: tessera ls"), std::string::npos);
+}
+
+
+// A two-node health document as the meta leader serves it (/v1/health).
+constexpr char kHealth[] =
+    R"({"meta_leader":1,"nodes":[)"
+    R"({"id":1,"address":"10.0.0.1:7070","state":"up","shards":3,"leaders":2,"lag":0},)"
+    R"({"id":12,"address":"10.0.0.2:7070","state":"draining","shards":1,"leaders":0,"lag":17}],)"
+    R"("under_replicated_shards":1,"unavailable_shards":0,)"
+    R"("rebalance":{"active":true,"pending_moves":2},)"
+    R"("shards":[{"shard":1,"leader":1,"voters":[1,12],"learners":[],"commit":40}]})";
+
+v1::Node make_node(uint64_t id, const std::string& address, const std::string& state) {
+  v1::Node n;
+  n.set_id(id);
+  n.set_address(address);
+  n.set_state(state);
+  return n;
+}
+
+TEST_F(CommandsTest, ClusterStatusTable) {
+  fake_.state().health_json = kHealth;
+  Outcome r = run({"cluster", "status"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "ID  ADDRESS        STATE     SHARDS  LEADERS  LAG\n"
+            " 1  10.0.0.1:7070  up             3        2    0\n"
+            "12  10.0.0.2:7070  draining       1        0   17\n"
+            "under-replicated shards: 1\n"
+            "unavailable shards: 0\n"
+            "rebalance: 2 moves pending\n"
+            "meta leader: node 1\n");
+  EXPECT_EQ(r.err, "");
+
+  fake_.state().health_json =
+      R"({"meta_leader":0,"nodes":[],"under_replicated_shards":0,"unavailable_shards":3,)"
+      R"("rebalance":{"active":false,"pending_moves":0},"shards":[]})";
+  EXPECT_EQ(run({"cluster", "status"}).out,
+            "ID  ADDRESS  STATE  SHARDS  LEADERS  LAG\n"
+            "under-replicated shards: 0\n"
+            "unavailable shards: 3\n"
+            "rebalance: idle\n"
+            "meta leader: none\n");
+}
+
+TEST_F(CommandsTest, ClusterStatusJsonIsTheDocumentAsReceived) {
+  fake_.state().health_json = kHealth;
+  Outcome r = run({"cluster", "status", "--json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, std::string(kHealth) + "\n");
+  EXPECT_EQ(run({"--json", "cluster", "status"}).out, r.out);
+  EXPECT_EQ(nlohmann::json::parse(r.out)["nodes"][1]["lag"], 17);
+}
+
+TEST_F(CommandsTest, ClusterStatusErrors) {
+  Outcome none = run({"cluster", "status"});
+  EXPECT_EQ(none.rc, 1);
+  EXPECT_EQ(none.err, "tessera: cluster health is not available on this node\n");
+  EXPECT_EQ(none.out, "");
+
+  fake_.state().health_json = "{not json";
+  Outcome bad = run({"cluster", "status"});
+  EXPECT_EQ(bad.rc, 1);
+  EXPECT_EQ(bad.err, "tessera: cluster health: the server sent a malformed document\n");
+  EXPECT_EQ(bad.out, "");
+}
+
+TEST_F(CommandsTest, NodeLs) {
+  v1::Node a = make_node(1, "10.0.0.1:7070", "active");
+  (*a.mutable_labels())["zone"] = "a";
+  (*a.mutable_labels())["rack"] = "r1";
+  fake_.state().nodes = {a, make_node(2, "10.0.0.2:7070", "removed")};
+  Outcome r = run({"node", "ls"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "ID  ADDRESS        STATE    JOINED  LABELS\n"
+            " 1  10.0.0.1:7070  active   -       rack=r1,zone=a\n"
+            " 2  10.0.0.2:7070  removed  -       -\n");
+
+  Outcome j = run({"node", "ls", "--json"});
+  ASSERT_EQ(j.rc, 0) << j.err;
+  auto arr = nlohmann::json::parse(j.out);
+  ASSERT_EQ(arr.size(), 2u);
+  EXPECT_EQ(arr[0], nlohmann::json::parse(
+                        R"({"id":1,"address":"10.0.0.1:7070","state":"active",)"
+                        R"("labels":{"rack":"r1","zone":"a"},"joined_ms":0})"));
+  EXPECT_EQ(arr[1]["state"], "removed");
+}
+
+TEST_F(CommandsTest, NodeDrainAndRemove) {
+  fake_.state().nodes = {make_node(1, "10.0.0.1:7070", "active"),
+                         make_node(2, "10.0.0.2:7070", "active")};
+  fake_.state().replicas = {{1, 4}, {2, 0}};
+
+  Outcome drain = run({"node", "drain", "2"});
+  ASSERT_EQ(drain.rc, 0) << drain.err;
+  EXPECT_EQ(drain.out, "");
+  EXPECT_EQ(fake_.state().nodes[1].state(), "draining");
+
+  Outcome busy = run({"node", "remove", "1"});
+  EXPECT_EQ(busy.rc, 1);
+  EXPECT_EQ(busy.err,
+            "tessera: node 1 still holds 4 replicas; run `tessera node drain 1` and wait until "
+            "it holds none\n");
+  EXPECT_EQ(fake_.state().nodes[0].state(), "active");
+
+  Outcome removed = run({"node", "remove", "2", "--json"});
+  ASSERT_EQ(removed.rc, 0) << removed.err;
+  auto j = nlohmann::json::parse(removed.out);
+  EXPECT_EQ(j["id"], 2);
+  EXPECT_EQ(j["state"], "removed");
+
+  Outcome unknown = run({"node", "drain", "99"});
+  EXPECT_EQ(unknown.rc, 1);
+  EXPECT_EQ(unknown.err, "tessera: node 99: not found\n");
+  EXPECT_EQ(run({"node", "remove", "99"}).err, "tessera: node 99: not found\n");
+
+  fake_.state().caller_admin = false;
+  Outcome denied = run({"node", "drain", "1"});
+  EXPECT_EQ(denied.rc, 1);
+  EXPECT_EQ(denied.err, "tessera: node 1: permission denied\n");
+  EXPECT_EQ(fake_.state().nodes[0].state(), "active");
+}
+
+TEST_F(CommandsTest, ClusterUsageAndHelp) {
+  for (std::vector<std::string> bad : {std::vector<std::string>{"cluster"},
+                                       {"node"},
+                                       {"node", "drain"},
+                                       {"node", "drain", "abc"},
+                                       {"node", "drain", "0"},
+                                       {"node", "remove", "1", "2"},
+                                       {"cluster", "status", "extra"}}) {
+    Outcome u = run(bad);
+    EXPECT_EQ(u.rc, 2) << bad.back();
+    EXPECT_EQ(u.err.rfind("tessera: ", 0), 0u) << u.err;
+  }
+  for (std::vector<std::string> cmd : {std::vector<std::string>{"cluster", "status"},
+                                       {"node", "ls"},
+                                       {"node", "drain"},
+                                       {"node", "remove"}}) {
+    cmd.push_back("--help");
+    Outcome h = run(cmd);
+    EXPECT_EQ(h.rc, 0) << cmd[1];
+    EXPECT_NE(h.out.find("Usage: tessera " + cmd[0] + " " + cmd[1]), std::string::npos) << h.out;
+  }
+  EXPECT_NE(run({"node", "remove", "--help"}).out.find("drain it first"), std::string::npos);
+  EXPECT_NE(run({"node", "drain", "0"}).err.find("'0' is not a node id"), std::string::npos);
 }
 
 }  // namespace

@@ -64,5 +64,6 @@ void register_table_commands(CLI::App& app, Context& ctx);
 void register_stream_commands(CLI::App& app, Context& ctx);
 void register_consume_command(CLI::App& stream, Context& ctx);
 void register_admin_commands(CLI::App& app, Context& ctx);
+void register_cluster_commands(CLI::App& app, Context& ctx);
 
 }  // namespace tessera::cli

@@ -17,6 +17,11 @@ grpc::Status fail(ServerContext* ctx, Errc code, const std::string& subject) {
   return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, s.message());
 }
 
+grpc::Status fail_with(ServerContext* ctx, Errc code, const std::string& message) {
+  ctx->AddTrailingMetadata("x-tessera-errc", std::string(errc_name(code)));
+  return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, message);
+}
+
 void note_key(FakeState& st, ServerContext* ctx) {
   auto it = ctx->client_metadata().find("x-tessera-key-id");
   st.last_key_id =
@@ -275,6 +280,8 @@ class Streams final : public v1::Streams::Service {
 
 class Admin final : public v1::Admin::Service {
  public:
+  explicit Admin(std::shared_ptr<FakeState> st) : st_(std::move(st)) {}
+
   grpc::Status CreateKey(ServerContext*, const v1::CreateKeyRequest* req,
                          v1::CreateKeyResponse* resp) override {
     resp->set_user(req->user());
@@ -288,6 +295,56 @@ class Admin final : public v1::Admin::Service {
     resp->mutable_user()->set_admin(true);
     return grpc::Status::OK;
   }
+
+  grpc::Status ClusterHealth(ServerContext* ctx, const v1::ClusterHealthRequest*,
+                             v1::ClusterHealthResponse* resp) override {
+    std::lock_guard lock(st_->mu);
+    if (st_->health_json.empty()) {
+      return fail_with(ctx, Errc::unavailable, "cluster health is not available on this node");
+    }
+    resp->set_json(st_->health_json);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListNodes(ServerContext*, const v1::ListNodesRequest*,
+                         v1::ListNodesResponse* resp) override {
+    std::lock_guard lock(st_->mu);
+    for (const auto& n : st_->nodes) *resp->add_nodes() = n;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DrainNode(ServerContext* ctx, const v1::NodeRequest* req,
+                         v1::NodeResponse* resp) override {
+    return set_state(ctx, req->id(), "draining", resp);
+  }
+
+  grpc::Status RemoveNode(ServerContext* ctx, const v1::NodeRequest* req,
+                          v1::NodeResponse* resp) override {
+    return set_state(ctx, req->id(), "removed", resp);
+  }
+
+ private:
+  grpc::Status set_state(ServerContext* ctx, uint64_t id, const std::string& state,
+                         v1::NodeResponse* resp) {
+    std::lock_guard lock(st_->mu);
+    std::string subject = "node " + std::to_string(id);
+    if (!st_->caller_admin) return fail(ctx, Errc::permission_denied, subject);
+    auto it = std::find_if(st_->nodes.begin(), st_->nodes.end(),
+                           [&](const v1::Node& n) { return n.id() == id; });
+    if (it == st_->nodes.end()) return fail(ctx, Errc::not_found, subject);
+    uint64_t held = st_->replicas[id];
+    if (state == "removed" && held > 0) {
+      return fail_with(ctx, Errc::not_empty,
+                       subject + " still holds " + std::to_string(held) +
+                           " replicas; run `tessera node drain " + std::to_string(id) +
+                           "` and wait until it holds none");
+    }
+    it->set_state(state);
+    *resp->mutable_node() = *it;
+    return grpc::Status::OK;
+  }
+
+  std::shared_ptr<FakeState> st_;
 };
 
 }  // namespace
@@ -302,7 +359,7 @@ FakeTessera::FakeTessera() : state_(std::make_shared<FakeState>()) {
   services_.push_back(std::make_unique<Files>(state_));
   services_.push_back(std::make_unique<Tables>(state_));
   services_.push_back(std::make_unique<Streams>(state_));
-  services_.push_back(std::make_unique<Admin>());
+  services_.push_back(std::make_unique<Admin>(state_));
   grpc::ServerBuilder b;
   b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
   for (auto& s : services_) b.RegisterService(s.get());

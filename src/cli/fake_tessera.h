@@ -33,6 +33,16 @@ struct FakeState {
   std::map<std::string, uint64_t> commits;  // "group/partition" -> offset
   size_t produce_calls = 0;
   std::string last_key_id;  // key id seen on the last call
+
+  // Cluster: ClusterHealth answers health_json verbatim (unavailable while
+  // it is empty); ListNodes lists `nodes`; DrainNode and RemoveNode change
+  // a node's state like the real server — permission_denied unless
+  // caller_admin, not_found for an unknown id, and RemoveNode refuses with
+  // not_empty while replicas[id] > 0.
+  std::string health_json;
+  std::vector<v1::Node> nodes;
+  std::map<uint64_t, uint64_t> replicas;
+  bool caller_admin = true;
 };
 
 class FakeTessera {

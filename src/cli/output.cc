@@ -1,6 +1,7 @@
 #include "cli/output.h"
 
 #include <ctime>
+#include <map>
 
 #include "client/units.h"
 
@@ -239,6 +240,27 @@ Json user_json(const v1::User& u) {
               {"uid", u.uid()},
               {"groups", std::vector<std::string>(u.groups().begin(), u.groups().end())},
               {"admin", u.admin()}};
+}
+
+Json node_json(const v1::Node& n) {
+  Json labels = Json::object();
+  for (const auto& [k, v] : std::map<std::string, std::string>(n.labels().begin(), n.labels().end())) {
+    labels[k] = v;
+  }
+  return Json{{"id", n.id()},
+              {"address", n.address()},
+              {"state", n.state()},
+              {"labels", labels},
+              {"joined_ms", n.joined_ms()}};
+}
+
+std::string labels_text(const google::protobuf::Map<std::string, std::string>& labels) {
+  std::string out;
+  for (const auto& [k, v] : std::map<std::string, std::string>(labels.begin(), labels.end())) {
+    if (!out.empty()) out += ',';
+    out += k + "=" + v;
+  }
+  return out.empty() ? "-" : out;
 }
 
 Json topic_json(const v1::TopicInfo& t) {

@@ -81,6 +81,10 @@ Json volume_json(const v1::Volume& v);
 Json user_json(const v1::User& u);
 Json topic_json(const v1::TopicInfo& t);
 Json status_json(const v1::StatusResponse& s);
+// {"id","address","state","labels":{k: v},"joined_ms"}.
+Json node_json(const v1::Node& n);
+// "k=v,k2=v2" sorted by key; "-" when there are none.
+std::string labels_text(const google::protobuf::Map<std::string, std::string>& labels);
 
 // Serialises with invalid UTF-8 replaced; indent < 0 gives one line.
 std::string json_dump(const Json& j, int indent = -1);

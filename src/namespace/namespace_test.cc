@@ -67,8 +67,12 @@ TEST(Permissions, AclDenyWinsAndModeFallsBack) {
 class VolumeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    host_ = std::make_unique<shard::ShardHost>(*engine_, shard::ShardHostOptions{});
-    ASSERT_TRUE(host_->add_shard(ShardId(1), std::make_unique<VolumeMachine>()).is_ok());
+    host_ = std::make_unique<shard::ShardHost>(
+        *engine_, shard::ShardHostOptions{},
+        [](ShardId) -> std::unique_ptr<shard::StateMachine> {
+          return std::make_unique<VolumeMachine>();
+        });
+    ASSERT_TRUE(host_->add_shard(ShardId(1), {raft::NodeId(1)}).is_ok());
     internal::Command c;
     *c.mutable_principal() = user(0, true);
     c.mutable_init_volume()->set_mount_path("/");

@@ -23,11 +23,26 @@ int main(int argc, char** argv) {
   app.add_option("--retention-interval-ms", opts.retention_interval_ms,
                  "How often stream retention runs")
       ->capture_default_str();
+  app.add_option("--join", opts.join,
+                 "gRPC address (host:port) of any member of a cluster to join; first start only");
+  std::string labels;
+  app.add_option("--node-labels", labels, "Placement labels, e.g. zone=a,rack=r1");
+  app.add_option("--node-dead-after-ms", opts.node_dead_after_ms,
+                 "A node silent this long has its replicas re-created elsewhere")
+      ->capture_default_str();
+  app.add_option("--heartbeat-ms", opts.heartbeat_ms, "How often a node reports to the meta leader")
+      ->capture_default_str();
   bool no_sync = false;
   app.add_flag("--unsafe-no-fsync", no_sync,
                "Acknowledge writes before they are fsync'd (benchmarks only: loses data on crash)");
   CLI11_PARSE(app, argc, argv);
   opts.sync = !no_sync;
+  auto parsed = tessera::node::parse_labels(labels);
+  if (!parsed.is_ok()) {
+    std::fprintf(stderr, "tesserad: --node-labels: %s\n", parsed.status().message().c_str());
+    return 2;
+  }
+  opts.labels = *parsed;
 
   if (opts.data_dir.empty()) {
     auto dir = tessera::client::default_data_dir(tessera::client::process_env());
@@ -50,7 +65,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tesserad: %s\n", node.status().message().c_str());
     return 1;
   }
-  std::printf("tesserad: one-node cluster ready\n");
+  std::printf("tesserad: node %llu ready\n", static_cast<unsigned long long>((*node)->node_id()));
   std::printf("  data dir:    %s\n", opts.data_dir.c_str());
   std::printf("  gRPC:        %s\n", (*node)->grpc_address().c_str());
   std::printf("  admin HTTP:  http://%s\n", (*node)->http_address().c_str());

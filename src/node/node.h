@@ -7,6 +7,7 @@
 // host's writer thread and one housekeeping thread owned here.
 
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,7 +24,18 @@ struct NodeOptions {
   bool sync = true;                      // fsync before acknowledging
   int64_t retention_interval_ms = 5000;  // how often stream retention runs
   size_t block_cache_bytes = 64ull << 20;
+  // Cluster membership: empty to start (or restart) on its own; else the
+  // gRPC address of any member of the cluster to join (first start only).
+  std::string join;
+  std::map<std::string, std::string> labels;  // zone=a,rack=r1
+  int64_t heartbeat_ms = 1000;
+  // A node silent this long has its replicas re-created on other nodes.
+  int64_t node_dead_after_ms = 60000;
+  int64_t raft_tick_ms = 50;
 };
+
+// "zone=a,rack=r1" → {zone: a, rack: r1}; an empty string is no labels.
+Result<std::map<std::string, std::string>> parse_labels(const std::string& text);
 
 class Node {
  public:
@@ -32,6 +44,7 @@ class Node {
 
   const std::string& grpc_address() const;
   const std::string& http_address() const;
+  uint64_t node_id() const;
   // Path of the admin credentials file written at first start.
   std::string admin_credentials_path() const;
 

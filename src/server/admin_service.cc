@@ -1,4 +1,12 @@
-// tessera.v1.Admin: volumes, users, access keys, node status.
+// tessera.v1.Admin: volumes, users, access keys, node status, and the
+// cluster's nodes and health.
+
+#include <algorithm>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cluster/meta_keys.h"
 #include "cluster/meta_reader.h"
@@ -18,6 +26,45 @@ void fill_user(const cluster::MetaReader& meta, const internal::UserRecord& u, v
   out->set_uid(u.uid());
   out->set_admin(u.admin());
   for (auto gid : u.gids()) out->add_groups(meta.group_name(gid));
+}
+
+std::string node_subject(uint64_t id) { return "node " + std::to_string(id); }
+
+std::string_view node_state_name(internal::NodeRecord::State s) {
+  switch (s) {
+    case internal::NodeRecord::DRAINING: return "draining";
+    case internal::NodeRecord::REMOVED: return "removed";
+    default: return "active";
+  }
+}
+
+void fill_node(const internal::NodeRecord& n, v1::Node* out) {
+  out->set_id(n.id());
+  out->set_address(n.address());
+  for (const auto& [k, v] : n.labels()) (*out->mutable_labels())[k] = v;
+  out->set_state(std::string(node_state_name(n.state())));
+  out->set_joined_ms(n.joined_ms());
+}
+
+// The replicas `node` holds according to the health document `doc` (its
+// "shards" entry); nullopt when the document does not list the node.
+Result<std::optional<uint64_t>> replicas_in_health(const std::string& doc, uint64_t node) {
+  auto bad = Status(Errc::internal, "cluster health: malformed document");
+  auto j = nlohmann::json::parse(doc, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return bad;
+  auto nodes = j.find("nodes");
+  if (nodes == j.end() || !nodes->is_array()) return bad;
+  for (const auto& n : *nodes) {
+    if (!n.is_object()) return bad;
+    auto id = n.find("id");
+    auto shards = n.find("shards");
+    if (id == n.end() || !id->is_number_unsigned() || shards == n.end() ||
+        !shards->is_number_unsigned()) {
+      return bad;
+    }
+    if (id->get<uint64_t>() == node) return std::optional<uint64_t>(shards->get<uint64_t>());
+  }
+  return std::optional<uint64_t>();
 }
 
 class AdminService final : public v1::Admin::Service {
@@ -134,7 +181,98 @@ class AdminService final : public v1::Admin::Service {
     });
   }
 
+  grpc::Status ClusterHealth(grpc::ServerContext* ctx, const v1::ClusterHealthRequest*,
+                             v1::ClusterHealthResponse* resp) override {
+    return serve(b_, ctx, "admin.cluster_health", [&](const internal::Principal&) -> tessera::Status {
+      TESSERA_ASSIGN_OR_RETURN(auto doc, health_json());
+      resp->set_json(std::move(doc));
+      return Status::ok();
+    });
+  }
+
+  grpc::Status ListNodes(grpc::ServerContext* ctx, const v1::ListNodesRequest*,
+                         v1::ListNodesResponse* resp) override {
+    return serve(b_, ctx, "admin.list_nodes", [&](const internal::Principal&) -> tessera::Status {
+      TESSERA_ASSIGN_OR_RETURN(auto nodes, read_nodes());
+      for (const auto& n : nodes) fill_node(n, resp->add_nodes());
+      return Status::ok();
+    });
+  }
+
+  grpc::Status DrainNode(grpc::ServerContext* ctx, const v1::NodeRequest* req,
+                         v1::NodeResponse* resp) override {
+    return serve(b_, ctx, "admin.drain_node", [&](const internal::Principal& who) -> tessera::Status {
+      return set_node_state(who, req->id(), internal::NodeRecord::DRAINING, resp);
+    });
+  }
+
+  grpc::Status RemoveNode(grpc::ServerContext* ctx, const v1::NodeRequest* req,
+                          v1::NodeResponse* resp) override {
+    return serve(b_, ctx, "admin.remove_node", [&](const internal::Principal& who) -> tessera::Status {
+      return set_node_state(who, req->id(), internal::NodeRecord::REMOVED, resp);
+    });
+  }
+
  private:
+  Result<std::string> health_json() const {
+    if (!info_.cluster_health_json) {
+      return tessera::Status(Errc::unavailable, "cluster health is not available on this node");
+    }
+    return info_.cluster_health_json();
+  }
+
+  // The node table, after this replica of the meta shard caught up with the
+  // meta leader (so a drain acknowledged anywhere is visible).
+  Result<std::vector<internal::NodeRecord>> read_nodes() {
+    TESSERA_TRY(b_.read_barrier(kMeta));
+    Result<std::vector<internal::NodeRecord>> nodes =
+        tessera::Status(Errc::internal, "node table: not read");
+    with_meta([&](const cluster::MetaReader& m) { nodes = m.nodes(); });
+    return nodes;
+  }
+
+  // DrainNode and RemoveNode: administrators only; the target must exist;
+  // asking for the state a node already has changes nothing. Removal also
+  // needs the health document to show the node holding no replicas.
+  tessera::Status set_node_state(const internal::Principal& who, uint64_t id,
+                                 internal::NodeRecord::State state, v1::NodeResponse* resp) {
+    bool remove = state == internal::NodeRecord::REMOVED;
+    if (!who.admin()) {
+      return tessera::Status(Errc::permission_denied,
+                             node_subject(id) + ": permission denied (only administrators " +
+                                 (remove ? "remove" : "drain") + " nodes)");
+    }
+    TESSERA_ASSIGN_OR_RETURN(auto nodes, read_nodes());
+    auto it = std::find_if(nodes.begin(), nodes.end(), [&](const auto& n) { return n.id() == id; });
+    if (it == nodes.end()) return error(Errc::not_found, node_subject(id));
+    if (it->state() == state) {
+      fill_node(*it, resp->mutable_node());
+      return Status::ok();
+    }
+    if (remove) {
+      TESSERA_ASSIGN_OR_RETURN(auto doc, health_json());
+      TESSERA_ASSIGN_OR_RETURN(auto replicas, replicas_in_health(doc, id));
+      if (!replicas) {
+        return tessera::Status(Errc::unavailable,
+                               node_subject(id) + ": not in the cluster health yet; try again shortly");
+      }
+      if (*replicas > 0) {
+        return tessera::Status(Errc::not_empty,
+                               node_subject(id) + " still holds " + std::to_string(*replicas) +
+                                   (*replicas == 1 ? " replica" : " replicas") +
+                                   "; run `tessera node drain " + std::to_string(id) +
+                                   "` and wait until it holds none");
+      }
+    }
+    internal::Command cmd;
+    auto* op = cmd.mutable_set_node_state();
+    op->set_node_id(id);
+    op->set_state(state);
+    TESSERA_ASSIGN_OR_RETURN(auto res, b_.propose_ok(kMeta, cmd, who));
+    fill_node(res.node(), resp->mutable_node());
+    return Status::ok();
+  }
+
   template <typename Fn>
   void with_meta(Fn&& fn) {
     auto snap = b_.snapshot();

@@ -1,6 +1,7 @@
 #include "server/backend.h"
 
 #include <chrono>
+#include <thread>
 
 #include "cluster/meta_keys.h"
 #include "cluster/meta_machine.h"
@@ -21,6 +22,15 @@ int64_t now_ms() {
 }
 
 namespace {
+
+constexpr int64_t kCommandTimeoutMs = 10000;
+
+internal::CommandResult error_result(const Status& st) {
+  internal::CommandResult r;
+  r.set_errc(static_cast<uint32_t>(st.code()));
+  r.set_message(st.message());
+  return r;
+}
 
 Status result_status(const internal::CommandResult& r) {
   if (r.errc() == 0) return Status::ok();
@@ -52,7 +62,54 @@ internal::CommandResult Backend::propose(ShardId shard, internal::Command cmd,
                                          const internal::Principal& who) {
   *cmd.mutable_principal() = who;
   cmd.set_now_ms(now_ms());
-  return host_.propose_wait(shard, cmd);
+  return propose_stamped(shard, cmd);
+}
+
+internal::CommandResult Backend::propose_stamped(ShardId shard, const internal::Command& cmd) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kCommandTimeoutMs);
+  for (;;) {
+    auto r = host_.propose_wait(shard, cmd);
+    if (static_cast<Errc>(r.errc()) != Errc::not_leader) return r;
+    // Refused before it was proposed: safe to send to the leader or retry.
+    raft::NodeId leader = host_.leader(shard);
+    if (leader != raft::kNoNode && leader != host_.self() && forwarder_ != nullptr) {
+      auto fr = forwarder_->propose(leader, shard, cmd);
+      if (!fr.is_ok()) return error_result(fr.status());
+      if (static_cast<Errc>(fr->errc()) != Errc::not_leader) return *fr;
+      r = *fr;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+Status Backend::read_barrier(ShardId shard) const {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kCommandTimeoutMs);
+  auto left = [&] {
+    return std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    deadline - std::chrono::steady_clock::now())
+                                    .count());
+  };
+  for (;;) {
+    Status st = host_.read_barrier(shard, left());
+    if (st.code() != Errc::not_leader) return st;
+    if (!host_.has_shard(shard)) return st;
+    raft::NodeId leader = host_.leader(shard);
+    if (leader != raft::kNoNode && leader != host_.self() && forwarder_ != nullptr) {
+      auto index = forwarder_->read_index(leader, shard);
+      if (index.is_ok()) {
+        if (index->value == 0 || host_.wait_applied(shard, LogIndex(index->value - 1), left()) >= *index) {
+          return Status::ok();
+        }
+        return Status(Errc::unavailable, "shard " + std::to_string(shard.value) +
+                                             ": this replica did not catch up with its leader in time");
+      }
+      if (index.status().code() != Errc::not_leader) return index.status();
+      st = index.status();
+    }
+    if (left() == 0) return st;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 Result<internal::CommandResult> Backend::propose_ok(ShardId shard, internal::Command cmd,
@@ -62,26 +119,41 @@ Result<internal::CommandResult> Backend::propose_ok(ShardId shard, internal::Com
   return r;
 }
 
-Result<std::optional<AdminCredentials>> Backend::start() {
-  TESSERA_TRY(host_.add_shard(kMeta, std::make_unique<cluster::MetaMachine>()));
-  std::optional<AdminCredentials> creds;
-  bool fresh = false;
-  {
-    auto snap = snapshot();
-    storage::SnapshotReader r(*snap, kMeta);
-    fresh = !cluster::MetaReader(r).initialised();
-  }
-  if (fresh) {
-    internal::Command init;
-    init.mutable_init_cluster()->set_cluster_id(cluster::random_hex(8));
-    TESSERA_TRY(propose_ok(kMeta, init, node_principal()).status());
-    AdminCredentials c{"TK" + cluster::random_hex(10), cluster::random_hex(20)};
-    internal::Command key;
-    key.mutable_create_key()->set_user("admin");
-    key.mutable_create_key()->set_key_id(c.key_id);
-    key.mutable_create_key()->set_secret_sha256(cluster::sha256(c.secret));
-    TESSERA_TRY(propose_ok(kMeta, key, node_principal()).status());
-    creds = c;
+Result<AdminCredentials> Backend::bootstrap(const std::string& cluster_id, const std::string& address,
+                                            const std::map<std::string, std::string>& labels) {
+  TESSERA_TRY(host_.add_shard(kMeta, {host_.self()}));
+  internal::Command init;
+  init.mutable_init_cluster()->set_cluster_id(cluster_id);
+  init.mutable_init_cluster()->set_first_node(host_.self().value);
+  // Idempotent: a crash during the first start runs this again.
+  auto r = propose(kMeta, init, node_principal());
+  if (r.errc() != 0 && static_cast<Errc>(r.errc()) != Errc::already_exists) return result_status(r);
+  internal::Command reg;
+  reg.mutable_register_node()->set_node_id(host_.self().value);
+  reg.mutable_register_node()->set_address(address);
+  for (const auto& [k, v] : labels) (*reg.mutable_register_node()->mutable_labels())[k] = v;
+  TESSERA_TRY(propose_ok(kMeta, reg, node_principal()).status());
+  AdminCredentials c{"TK" + cluster::random_hex(10), cluster::random_hex(20)};
+  internal::Command key;
+  key.mutable_create_key()->set_user("admin");
+  key.mutable_create_key()->set_key_id(c.key_id);
+  key.mutable_create_key()->set_secret_sha256(cluster::sha256(c.secret));
+  TESSERA_TRY(propose_ok(kMeta, key, node_principal()).status());
+  return c;
+}
+
+Status Backend::start(int64_t timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    if (host_.has_shard(kMeta)) {
+      auto snap = snapshot();
+      storage::SnapshotReader r(*snap, kMeta);
+      if (cluster::MetaReader(r).initialised()) break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status(Errc::unavailable, "the cluster's meta shard did not reach this node in time");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   TESSERA_TRY(refresh_routes());
   std::vector<internal::VolumeRecord> vols;
@@ -89,15 +161,19 @@ Result<std::optional<AdminCredentials>> Backend::start() {
     std::shared_lock lk(routes_mu_);
     for (auto& [path, v] : routes_) vols.push_back(v);
   }
-  // Parents before children: the map is ordered by path.
-  for (const auto& v : vols) TESSERA_TRY(bring_up_volume(v));
-  return creds;
+  // Volumes this node created and did not finish bringing up. Parents come
+  // before children: the map is ordered by path.
+  for (const auto& v : vols) {
+    if (raft::NodeId(v.initial_node()) == host_.self()) TESSERA_TRY(bring_up_volume(v));
+  }
+  ready_ = true;
+  return Status::ok();
 }
 
 Status Backend::bring_up_volume(const internal::VolumeRecord& v) {
   ShardId shard(v.shard());
   if (!host_.has_shard(shard)) {
-    TESSERA_TRY(host_.add_shard(shard, std::make_unique<ns::VolumeMachine>()));
+    TESSERA_TRY(host_.add_shard(shard, {host_.self()}));
   }
   internal::Command init;
   auto* op = init.mutable_init_volume();
@@ -126,17 +202,28 @@ Status Backend::bring_up_volume(const internal::VolumeRecord& v) {
   return Status::ok();
 }
 
-Status Backend::refresh_routes() {
+void Backend::maybe_refresh_routes() const {
+  {
+    std::shared_lock lk(routes_mu_);
+    if (routes_index_ == host_.applied_index(kMeta)) return;
+  }
+  (void)refresh_routes();
+}
+
+Status Backend::refresh_routes() const {
+  LogIndex index = host_.applied_index(kMeta);
   auto snap = snapshot();
   storage::SnapshotReader r(*snap, kMeta);
   TESSERA_ASSIGN_OR_RETURN(auto vols, cluster::MetaReader(r).volumes());
   std::unique_lock lk(routes_mu_);
   routes_.clear();
   for (auto& v : vols) routes_.emplace(v.path(), v);
+  routes_index_ = index;
   return Status::ok();
 }
 
 Route Backend::route(std::string_view path) const {
+  maybe_refresh_routes();
   std::shared_lock lk(routes_mu_);
   const internal::VolumeRecord* best = nullptr;
   for (const auto& [mount, v] : routes_) {
@@ -245,7 +332,9 @@ Result<internal::VolumeRecord> Backend::create_volume(const internal::Principal&
   cmd.mutable_create_volume()->set_path(path);
   cmd.mutable_create_volume()->set_quota_bytes(quota_bytes);
   cmd.mutable_create_volume()->set_replication(replication);
+  cmd.mutable_create_volume()->set_initial_node(host_.self().value);
   TESSERA_ASSIGN_OR_RETURN(auto r, propose_ok(kMeta, cmd, who));
+  TESSERA_TRY(read_barrier(kMeta));  // the meta leader may be another node
   TESSERA_TRY(refresh_routes());
   TESSERA_TRY(bring_up_volume(r.volume()));
   return r.volume();
@@ -268,6 +357,7 @@ Status Backend::remove_volume(const internal::Principal& who, std::string_view r
   internal::Command cmd;
   cmd.mutable_remove_volume()->set_path(path);
   TESSERA_TRY(propose_ok(kMeta, cmd, who).status());
+  TESSERA_TRY(read_barrier(kMeta));
   TESSERA_TRY(refresh_routes());
   internal::Command unmount;
   unmount.mutable_unmount()->set_path(path);

@@ -6,6 +6,7 @@
 //
 // Thread safety: every method may be called from any request thread.
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,6 +34,19 @@ struct Route {
   ShardId shard;
 };
 
+// Reaches other nodes on the Backend's behalf (implemented by the node over
+// the peer transport). Calls block up to their own deadline.
+class Forwarder {
+ public:
+  virtual ~Forwarder() = default;
+  // Proposes `cmd` on `node`, which should lead `shard`. An error Result means
+  // the outcome is unknown (the call may have reached the leader).
+  virtual Result<internal::CommandResult> propose(raft::NodeId node, ShardId shard,
+                                                  const internal::Command& cmd) = 0;
+  // The read index of `shard` from its leader `node`.
+  virtual Result<LogIndex> read_index(raft::NodeId node, ShardId shard) = 0;
+};
+
 struct AdminCredentials {
   std::string key_id;
   std::string secret;
@@ -42,10 +56,17 @@ class Backend {
  public:
   Backend(storage::Engine& engine, shard::ShardHost& host, Metrics& metrics);
 
-  // Registers the meta and volume shards, initialises a new cluster (root
-  // volume, admin user) and finishes any half-done volume creation. Returns
-  // fresh admin credentials when it created the cluster.
-  Result<std::optional<AdminCredentials>> start();
+  void set_forwarder(Forwarder* f) { forwarder_ = f; }
+
+  // Brings up a new cluster on this node: the meta shard, the root volume,
+  // the admin user and this node's record. Returns fresh admin credentials.
+  Result<AdminCredentials> bootstrap(const std::string& cluster_id, const std::string& address,
+                                     const std::map<std::string, std::string>& labels);
+  // Opens the shards this node holds and finishes any half-done volume
+  // creation it started. Waits up to `timeout_ms` for the meta shard (a
+  // joining node receives it from the meta leader).
+  Status start(int64_t timeout_ms);
+  bool ready() const { return ready_.load(); }
 
   Result<internal::Principal> authenticate(std::string_view key_id, std::string_view secret) const;
 
@@ -55,7 +76,16 @@ class Backend {
   static Result<std::string> normalise(std::string_view path);
 
   // Proposes `cmd` as `who` with the node's clock and waits for the result.
+  // Forwards to the shard's leader when this node does not lead it, and
+  // retries, within the command timeout, refusals that prove the command
+  // was not applied (no leader yet, leadership moved).
   internal::CommandResult propose(ShardId shard, internal::Command cmd, const internal::Principal& who);
+  // Proposes an already stamped command (principal and clock set), as the
+  // leader's end of a forwarded proposal does.
+  internal::CommandResult propose_stamped(ShardId shard, const internal::Command& cmd);
+  // Waits until this node's replica of `shard` has applied every write
+  // acknowledged before the call (ReadIndex, through the leader).
+  Status read_barrier(ShardId shard) const;
   // The same, converting a failed result into a Status.
   Result<internal::CommandResult> propose_ok(ShardId shard, internal::Command cmd,
                                              const internal::Principal& who);
@@ -89,7 +119,8 @@ class Backend {
 
  private:
   Status bring_up_volume(const internal::VolumeRecord& v);
-  Status refresh_routes();
+  Status refresh_routes() const;
+  void maybe_refresh_routes() const;
   internal::Principal node_principal() const;
 
   storage::Engine& engine_;
@@ -107,7 +138,10 @@ class Backend {
   mutable std::unordered_map<std::string, CachedKey> auth_cache_;
   mutable LogIndex auth_cache_index_;
   mutable std::shared_mutex routes_mu_;
-  std::map<std::string, internal::VolumeRecord> routes_;  // mount path → volume
+  mutable std::map<std::string, internal::VolumeRecord> routes_;  // mount path → volume
+  mutable LogIndex routes_index_;  // meta applied index routes_ was read at
+  Forwarder* forwarder_ = nullptr;
+  std::atomic<bool> ready_{false};
   std::mutex volume_ops_mu_;  // serialises volume create/remove
 };
 

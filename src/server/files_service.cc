@@ -148,6 +148,7 @@ class FilesService final : public v1::Files::Service {
     return serve(b_, ctx, "files.read", [&](const internal::Principal& who) -> Status {
       TESSERA_ASSIGN_OR_RETURN(auto path, Backend::normalise(req->path()));
       ReadView rv(b_, path);
+      TESSERA_TRY(rv.ready());
       v1::ReadResponse out;
       return ns::read_file(rv.view(), who, path, req->offset(), req->length(),
                            [&](uint64_t offset, std::string_view data) {

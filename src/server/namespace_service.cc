@@ -71,6 +71,7 @@ class NamespaceService final : public v1::Namespace::Service {
       TESSERA_ASSIGN_OR_RETURN(auto path, Backend::normalise(req->path()));
       for (int hops = 0;; ++hops) {
         ReadView rv(b_, path);
+        TESSERA_TRY(rv.ready());
         TESSERA_ASSIGN_OR_RETURN(auto n, ns::stat_path(rv.view(), who, path));
         if (!req->follow_symlinks() || n.kind() != ObjectKind::KIND_SYMLINK) {
           *resp->mutable_stat() = b_.to_stat(n, path, rv.meta(), rv.route());
@@ -93,6 +94,7 @@ class NamespaceService final : public v1::Namespace::Service {
     return serve(b_, ctx, "namespace.list", [&](const internal::Principal& who) -> Status {
       TESSERA_ASSIGN_OR_RETURN(auto path, Backend::normalise(req->path()));
       ReadView rv(b_, path);
+      TESSERA_TRY(rv.ready());
       TESSERA_ASSIGN_OR_RETURN(auto page, ns::list_path(rv.view(), who, path, req->page_token(), req->limit()));
       TESSERA_ASSIGN_OR_RETURN(auto self, ns::stat_path(rv.view(), who, path));
       bool is_dir = self.kind() == ObjectKind::KIND_DIRECTORY;
@@ -127,6 +129,7 @@ class NamespaceService final : public v1::Namespace::Service {
         TESSERA_TRY(status_of(last));
       }
       ReadView rv(b_, path);
+      TESSERA_TRY(rv.ready());
       TESSERA_ASSIGN_OR_RETURN(auto n, ns::stat_path(rv.view(), who, path));
       *resp->mutable_stat() = b_.to_stat(n, path, rv.meta(), rv.route());
       return Status::ok();
@@ -212,6 +215,7 @@ class NamespaceService final : public v1::Namespace::Service {
       op->set_path(path);
       {
         ReadView rv(b_, path);
+        TESSERA_TRY(rv.ready());
         if (!req->owner().empty()) {
           TESSERA_ASSIGN_OR_RETURN(auto u, rv.meta().user(req->owner()));
           if (!u) return Status(Errc::invalid_argument, path + ": unknown user '" + req->owner() + "'");
@@ -233,6 +237,7 @@ class NamespaceService final : public v1::Namespace::Service {
     return serve(b_, ctx, "namespace.get_acl", [&](const internal::Principal& who) -> Status {
       TESSERA_ASSIGN_OR_RETURN(auto path, Backend::normalise(req->path()));
       ReadView rv(b_, path);
+      TESSERA_TRY(rv.ready());
       TESSERA_ASSIGN_OR_RETURN(auto n, ns::stat_path(rv.view(), who, path));
       for (const auto& e : n.acl()) {
         auto* o = resp->add_entries();
@@ -256,6 +261,7 @@ class NamespaceService final : public v1::Namespace::Service {
       op->set_set_acl(true);
       {
         ReadView rv(b_, path);
+        TESSERA_TRY(rv.ready());
         for (const auto& e : req->entries()) {
           TESSERA_ASSIGN_OR_RETURN(auto ie, acl_to_internal(rv.meta(), e, path));
           *op->add_acl() = ie;

@@ -1,6 +1,8 @@
 #pragma once
 // ReadView: one consistent snapshot of a path's volume shard and of the meta
-// shard, for read requests. Lives on the request's stack.
+// shard, for read requests. Lives on the request's stack. The snapshot is
+// taken after a read barrier on the volume's shard, so it holds every write
+// acknowledged before the read began (check ready() before using it).
 
 #include <memory>
 #include <string>
@@ -16,18 +18,21 @@ class ReadView {
  public:
   ReadView(const Backend& backend, const std::string& path)
       : route_(backend.route(path)),
+        ready_(backend.read_barrier(route_.shard)),
         snap_(backend.snapshot()),
         vol_reader_(*snap_, route_.shard),
         meta_reader_(*snap_, ShardId(cluster::kMetaShard)),
         view_(vol_reader_),
         meta_(meta_reader_) {}
 
+  const Status& ready() const { return ready_; }
   const Route& route() const { return route_; }
   const ns::VolumeView& view() const { return view_; }
   const cluster::MetaReader& meta() const { return meta_; }
 
  private:
   Route route_;
+  Status ready_;
   std::unique_ptr<storage::Snapshot> snap_;
   storage::SnapshotReader vol_reader_;
   storage::SnapshotReader meta_reader_;

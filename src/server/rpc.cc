@@ -21,6 +21,7 @@ grpc::StatusCode grpc_code(Errc code) {
     case Errc::quota_exceeded:
     case Errc::resource_exhausted: return grpc::StatusCode::RESOURCE_EXHAUSTED;
     case Errc::out_of_range: return grpc::StatusCode::OUT_OF_RANGE;
+    case Errc::not_leader:
     case Errc::unavailable: return grpc::StatusCode::UNAVAILABLE;
     case Errc::corruption: return grpc::StatusCode::DATA_LOSS;
     case Errc::io_error:

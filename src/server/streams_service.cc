@@ -54,6 +54,7 @@ class StreamsService final : public v1::Streams::Service {
       v1::ListTopicsRequest r = *req;
       r.set_stream(path);
       ReadView rv(b_, path);
+      TESSERA_TRY(rv.ready());
       TESSERA_ASSIGN_OR_RETURN(*resp, ns::list_topics(rv.view(), who, r));
       return Status::ok();
     });
@@ -87,6 +88,7 @@ class StreamsService final : public v1::Streams::Service {
         LogIndex seen = b_.host().applied_index(route.shard);
         {
           ReadView rv(b_, path);
+          TESSERA_TRY(rv.ready());
           TESSERA_ASSIGN_OR_RETURN(*resp, ns::fetch(rv.view(), who, r));
         }
         if (resp->records_size() > 0 || ctx->IsCancelled()) return Status::ok();
@@ -120,6 +122,7 @@ class StreamsService final : public v1::Streams::Service {
       v1::GetOffsetRequest r = *req;
       r.set_stream(path);
       ReadView rv(b_, path);
+      TESSERA_TRY(rv.ready());
       TESSERA_ASSIGN_OR_RETURN(*resp, ns::get_offset(rv.view(), who, r));
       return Status::ok();
     });

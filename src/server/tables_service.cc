@@ -72,6 +72,7 @@ class TablesService final : public v1::Tables::Service {
       v1::GetRowRequest r = *req;
       r.set_path(path);
       ReadView rv(b_, path);
+      TESSERA_TRY(rv.ready());
       TESSERA_ASSIGN_OR_RETURN(*resp, ns::get_row(rv.view(), who, r));
       return Status::ok();
     });
@@ -83,6 +84,7 @@ class TablesService final : public v1::Tables::Service {
       v1::ScanRequest r = *req;
       r.set_path(path);
       ReadView rv(b_, path);
+      TESSERA_TRY(rv.ready());
       TESSERA_ASSIGN_OR_RETURN(*resp, ns::scan_rows(rv.view(), who, r));
       return Status::ok();
     });

@@ -1,64 +1,118 @@
 #pragma once
-// ShardHost: runs a node's shards — each one log plus one StateMachine — and
-// commits their proposals with group commit.
+// ShardHost: runs a node's shard replicas — each one raft group member plus
+// one StateMachine — and commits their proposals with group commit.
 //
 // The write path, for every shard alike:
-//   propose(cmd) → queued → appended to the shard's log (one fsync'd RocksDB
-//   write covers a whole batch, across shards) → applied by the state machine
-//   (one write for the batch's state changes, with the applied index and the
-//   log truncation) → the proposer's callback runs with the result.
-// Nothing is acknowledged before its log entry is durable. After a crash,
-// add_shard() replays the log entries past the durable applied index.
+//   propose(cmd) → queued → the raft loop hands it to the shard's raft
+//   (leader only) → one fsync'd RocksDB write persists the log entries and
+//   hard states of every shard that has output, then the loop sends their
+//   messages → once a majority has the entry durably it commits → the
+//   applier applies it (one write for a batch of entries, across shards) →
+//   the proposer's callback runs with the result.
+// Nothing is acknowledged before its entry is durable on a majority. After a
+// crash, add_shard() restores raft's log and hard state, and raft re-delivers
+// the committed entries past the durable applied index.
 //
-// This is the single-replica driver: the log is local. A raft driver replaces
-// the "append" step with "replicate to a majority" without changing
-// StateMachine or the callers.
+// Reads: read_barrier() is raft's ReadIndex (thesis §6.4): after it returns,
+// this replica's applied state includes every write acknowledged before the
+// call, so a snapshot() read is linearizable.
 //
-// Threads: an appender and an applier thread owned by the host (appends and
-// applies are each sequential, in log order); propose() and the read
-// functions may be called from any thread; callbacks run on the applier.
+// Threads: the raft loop (every Raft object, persistence, sends) and the
+// applier, both owned by the host. propose(), the read functions and the
+// TransportHandler callbacks may be called from any thread; callbacks run on
+// the applier (or on the caller's thread for immediate refusals).
 
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "base/ids.h"
 #include "base/status.h"
+#include "raft/raft.h"
 #include "shard/state_machine.h"
+#include "shard/transport.h"
 #include "storage/engine.h"
 
 namespace tessera::shard {
 
 struct ShardHostOptions {
-  size_t batch_entries_max = 4096;
-  size_t batch_bytes_max = 32ull << 20;
+  NodeId self{1};
+  // Reaches the other nodes; null for a node that never has peers.
+  Transport* transport = nullptr;
+  int64_t tick_ms = 50;
+  // election_ticks × tick_ms is the base election timeout (0.5–1 s).
+  raft::Config raft;
+  size_t batch_bytes_max = 32ull << 20;    // one apply batch
   size_t queue_bytes_max = 256ull << 20;   // proposers block beyond this
   size_t command_bytes_max = 8ull << 20;   // larger commands are refused
+  int64_t command_timeout_ms = 10000;      // propose_wait gives up after this
   bool sync = true;                        // fsync the log before acknowledging
 };
 
-class ShardHost {
+// What one replica knows about its group, refreshed by the raft loop.
+struct ShardStatus {
+  ShardId id;
+  raft::Role role = raft::Role::follower;
+  NodeId leader;
+  raft::Term term;
+  LogIndex commit;
+  LogIndex applied;
+  raft::ConfState conf;
+  // Leader only: every other member's progress.
+  std::map<NodeId, raft::Raft::PeerProgress> progress;
+};
+
+class ShardHost final : public TransportHandler {
  public:
   using Callback = std::function<void(internal::CommandResult&&)>;
+  // Makes the state machine of a shard; called for add_shard and for
+  // replicas created on demand (a leader contacted this node about a shard
+  // it does not hold yet).
+  using MachineFactory = std::function<std::unique_ptr<StateMachine>(ShardId)>;
 
-  ShardHost(storage::Engine& engine, ShardHostOptions opts);
-  ~ShardHost();  // stops after appending and applying queued proposals
+  ShardHost(storage::Engine& engine, ShardHostOptions opts, MachineFactory factory);
+  ~ShardHost() override;  // fails queued proposals, stops both threads
   ShardHost(const ShardHost&) = delete;
   ShardHost& operator=(const ShardHost&) = delete;
 
-  // Registers a shard and recovers it (replays unapplied log entries).
-  Status add_shard(ShardId id, std::unique_ptr<StateMachine> sm);
+  // Opens this node's replica of `id`, recovering it from storage. A shard
+  // with no stored state starts with `bootstrap` as its members (empty: a
+  // new member of an existing group, which learns its configuration from
+  // the leader).
+  Status add_shard(ShardId id, std::vector<NodeId> bootstrap);
+  // Opens every replica this node has stored (after a restart).
+  Status open_existing();
   bool has_shard(ShardId id) const;
+  NodeId self() const { return opts_.self; }
 
-  // Queues `cmd` for `shard`. `done` runs on the applier thread once the
-  // command is durable and applied, or with an error result if it was refused.
+  // Queues `cmd` for `shard`. `done` runs once the command is committed and
+  // applied, or with an error result: Errc::not_leader (message names the
+  // leader, see leader()) when this replica cannot propose, or
+  // Errc::unavailable when leadership changed before it committed.
   void propose(ShardId shard, const internal::Command& cmd, Callback done);
-  // propose() and wait for the result.
+  // propose() and wait up to command_timeout_ms for the result; a timeout is
+  // Errc::unavailable ("outcome unknown": the command may still apply).
   internal::CommandResult propose_wait(ShardId shard, const internal::Command& cmd);
+
+  // Proposes a membership change to `shard` (leader only) and waits until it
+  // is applied here.
+  Status change_replicas(ShardId shard, raft::ConfChange change, int64_t timeout_ms);
+  // Asks the leader of `shard` (this node) to hand leadership to `to`.
+  Status transfer_leader(ShardId shard, NodeId to);
+
+  // Waits until this replica has applied every write committed before the
+  // call. Errc::not_leader on a follower; Errc::unavailable on timeout.
+  Status read_barrier(ShardId shard, int64_t timeout_ms);
+  // The leader's half of a read barrier: an index that covers every write
+  // acknowledged before the call (Errc::not_leader on a follower).
+  Result<LogIndex> read_index(ShardId shard, int64_t timeout_ms);
 
   // A consistent view of the applied state of every shard.
   std::unique_ptr<storage::Snapshot> snapshot() const { return engine_.snapshot(); }
@@ -66,45 +120,58 @@ class ShardHost {
   // Blocks until `shard`'s applied index passes `seen`, or `timeout_ms` passes.
   // Returns the applied index.
   LogIndex wait_applied(ShardId shard, LogIndex seen, int64_t timeout_ms) const;
+  // The leader this replica knows of (kNoNode when none).
+  NodeId leader(ShardId shard) const;
+  std::optional<ShardStatus> status(ShardId shard) const;
+  std::vector<ShardStatus> status_all() const;
 
   struct Stats {
-    uint64_t batches = 0;
-    uint64_t entries = 0;
-    uint64_t bytes = 0;
+    uint64_t batches = 0;  // fsync'd log writes
+    uint64_t entries = 0;  // entries applied
+    uint64_t bytes = 0;    // bytes applied
   };
   Stats stats() const;
+
+  // TransportHandler.
+  void on_raft(std::string batch) override;
+  Status on_snapshot(const std::string& header, ChunkSource& chunks) override;
 
  private:
   struct Shard;
   struct Proposal;
-  struct Appended;
+  struct Pending;
+  struct Request;
+  struct ApplyBatch;
 
-  // Stage 1 (appender thread): batch proposals, assign indexes, one durable
-  // log write. Stage 2 (applier thread): apply in log order, callbacks. The
-  // two overlap: batch N applies while batch N+1's fsync runs.
-  void run_appender();
+  Status open_shard_locked(ShardId id, std::vector<NodeId> bootstrap);
+  void run_loop();
   void run_applier();
-  void append_batch(std::deque<Proposal>& batch);
-  void apply_batch(Appended& a);
+  void handle_ready(std::vector<std::pair<Shard*, raft::Ready>>& readies);
+  void apply(ApplyBatch& b);
+  void refresh_status(Shard& s);
+  void enqueue(Request r);
 
   storage::Engine& engine_;
   const ShardHostOptions opts_;
+  const MachineFactory factory_;
 
   mutable std::mutex mu_;
-  mutable std::condition_variable queue_cv_;    // writer waits for work
+  std::condition_variable loop_cv_;             // the loop waits for input
   std::condition_variable space_cv_;            // proposers wait for room
   mutable std::condition_variable applied_cv_;  // readers wait for applies
-  std::deque<Proposal> queue_;
-  size_t queue_bytes_ = 0;
+  std::condition_variable apply_cv_;            // the applier waits for work
+  std::deque<Proposal> proposals_;
+  size_t proposal_bytes_ = 0;
+  std::deque<Request> requests_;
+  std::deque<std::pair<ShardId, std::vector<raft::Message>>> messages_;
+  std::deque<std::unique_ptr<ApplyBatch>> to_apply_;
   bool stopping_ = false;
+  bool loop_done_ = false;
   std::unordered_map<ShardId, std::unique_ptr<Shard>> shards_;
   Stats stats_;
-  static constexpr size_t kAppendedBatchesMax = 2;  // appended, not yet applied
-  std::deque<std::unique_ptr<Appended>> appended_;
-  std::condition_variable appended_cv_;
-  bool appender_done_ = false;
+  uint64_t next_context_ = 1;
   std::thread applier_;
-  std::thread appender_;
+  std::thread loop_;
 };
 
 }  // namespace tessera::shard
