@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <filesystem>
 #include <random>
+#include <set>
 
 #include "base/assert.h"
 #include "base/coding.h"
@@ -22,6 +24,8 @@ constexpr std::string_view kAppliedKey("\0applied", 8);      // be64 applied ind
 constexpr std::string_view kHardStateKey("\0hardstate", 10);  // raft HardState
 constexpr std::string_view kConfKey("\0conf", 5);             // bootstrap members
 constexpr std::string_view kSnapshotKey("\0snapshot", 9);     // last snapshot's meta
+// Present while a received snapshot is being installed: the staged file.
+constexpr std::string_view kInstallingKey("\0installing", 11);
 // Under shard 0 (no shard has id 0): one key per replica this node holds.
 constexpr std::string_view kReplicaPrefix("\0replica", 8);
 
@@ -87,6 +91,87 @@ Result<std::vector<std::pair<ShardId, std::vector<raft::Message>>>> decode_envel
   return out;
 }
 
+// The state machine's keys of a shard: everything under its prefix except
+// the shard-level keys, which start with '\0'.
+std::string data_start(ShardId shard) { return storage::shard_prefix(shard) + "\x01"; }
+std::string data_end(ShardId shard) { return prefix_successor(storage::shard_prefix(shard)); }
+
+void put_be32(std::string& out, uint32_t n) {
+  for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+}
+uint32_t get_be32(std::string_view in) {
+  uint32_t n = 0;
+  for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<uint8_t>(in[i]);
+  return n;
+}
+
+// A snapshot stream's header: shard be64, leader term be64, leader be64,
+// then the encoded SnapshotMeta.
+struct SnapshotHeader {
+  ShardId shard;
+  raft::Term term;
+  NodeId from;
+  raft::SnapshotMeta meta;
+};
+
+std::string encode_snapshot_header(const SnapshotHeader& h) {
+  std::string out;
+  put_be64(out, h.shard.value);
+  put_be64(out, h.term.value);
+  put_be64(out, h.from.value);
+  out += raft::encode_snapshot_meta(h.meta);
+  return out;
+}
+
+Result<SnapshotHeader> decode_snapshot_header(std::string_view in) {
+  if (in.size() < 24) return Status(Errc::corruption, "snapshot header: truncated");
+  SnapshotHeader h;
+  h.shard = ShardId(get_be64(in.substr(0, 8)));
+  h.term = raft::Term(get_be64(in.substr(8, 8)));
+  h.from = NodeId(get_be64(in.substr(16, 8)));
+  TESSERA_ASSIGN_OR_RETURN(h.meta, raft::decode_snapshot_meta(in.substr(24)));
+  return h;
+}
+
+// The chunks of a snapshot stream: records {key be32 length, key, value be32
+// length, value} of one shard's state, in key order, read from one RocksDB
+// snapshot.
+class StateChunks final : public ChunkSource {
+ public:
+  StateChunks(std::shared_ptr<storage::Snapshot> snap, ShardId shard, size_t chunk_bytes)
+      : snap_(std::move(snap)), cursor_(data_start(shard)), end_(data_end(shard)), chunk_bytes_(chunk_bytes) {}
+
+  Result<bool> next(std::string& chunk) override {
+    if (done_) return false;
+    chunk.clear();
+    std::string last;
+    bool more = false;
+    TESSERA_TRY(snap_->scan(cursor_, end_, [&](std::string_view k, std::string_view v) {
+      if (chunk.size() >= chunk_bytes_) {
+        more = true;
+        return false;
+      }
+      put_be32(chunk, static_cast<uint32_t>(k.size()));
+      chunk.append(k);
+      put_be32(chunk, static_cast<uint32_t>(v.size()));
+      chunk.append(v);
+      last.assign(k);
+      return true;
+    }));
+    if (!more) done_ = true;
+    if (chunk.empty()) return false;
+    cursor_ = last + std::string(1, '\0');  // the next key after `last`
+    return true;
+  }
+
+ private:
+  std::shared_ptr<storage::Snapshot> snap_;
+  std::string cursor_;
+  const std::string end_;
+  const size_t chunk_bytes_;
+  bool done_ = false;
+};
+
 uint64_t random_seed(NodeId self, ShardId shard) {
   std::random_device rd;
   return (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ (self.value * 0x9e3779b97f4a7c15ULL) ^
@@ -100,12 +185,26 @@ struct ShardHost::Pending {
   Callback done;
 };
 
+// A snapshot received from a leader, staged as an SST file, on its way to
+// the applier.
+struct ShardHost::Install {
+  SnapshotHeader header;
+  std::string path;  // empty: the shard's state is empty
+  std::function<void(Status)> done;
+};
+
 struct ShardHost::Shard {
   ShardId id;
   std::unique_ptr<StateMachine> sm;
-  std::unique_ptr<raft::Raft> raft;  // raft loop only
-  LogIndex persisted_last;           // raft loop only: last index in storage
+  // Raft loop only.
+  std::unique_ptr<raft::Raft> raft;
+  LogIndex persisted_last;               // last index in storage
+  std::set<NodeId> sending;              // snapshot streams running
+  std::map<NodeId, Clock::time_point> snapshot_retry;  // after a failed stream
+  std::unique_ptr<Install> staged;       // stepped into raft, not yet installed
+  bool compacting = false;               // a compaction is queued
   // Guarded by mu_.
+  LogIndex compacted;  // log entries up to here are deleted from storage
   LogIndex applied;
   ShardStatus status;
   std::map<LogIndex, Pending> pending;  // proposals waiting to be applied
@@ -128,6 +227,8 @@ struct ShardHost::Request {
   std::function<void(Status, LogIndex)> done;
 };
 
+// Work for the applier, in log order: committed entries, or one snapshot
+// install, or one log compaction.
 struct ShardHost::ApplyBatch {
   struct Item {
     Shard* shard = nullptr;
@@ -135,6 +236,9 @@ struct ShardHost::ApplyBatch {
   };
   std::vector<Item> items;
   size_t bytes = 0;
+  Shard* shard = nullptr;  // of the install or compaction
+  std::unique_ptr<Install> install;
+  std::optional<raft::SnapshotMeta> compaction;
 };
 
 ShardHost::ShardHost(storage::Engine& engine, ShardHostOptions opts, MachineFactory factory)
@@ -152,6 +256,13 @@ ShardHost::~ShardHost() {
   space_cv_.notify_all();
   loop_.join();
   applier_.join();
+  {
+    // Snapshot receivers were answered by the loop; wait until they return.
+    std::unique_lock lk(mu_);
+    for (auto& in : installs_) in->done(Status(Errc::unavailable, "node is shutting down"));
+    installs_.clear();
+    receivers_cv_.wait(lk, [&] { return snapshot_receivers_ == 0; });
+  }
   // Whatever is still waiting will not be applied by this process.
   std::vector<Callback> failed;
   {
@@ -180,6 +291,16 @@ Status ShardHost::open_shard_locked(ShardId id, std::vector<NodeId> bootstrap) {
 
   raft::RestoredState restored;
   auto read = [&](std::string_view key) { return engine_.get(storage::Cf::state, state_key(id, key)); };
+  TESSERA_ASSIGN_OR_RETURN(auto installing, read(kInstallingKey));
+  if (installing) {
+    // A crash interrupted a snapshot install: finish it.
+    TESSERA_ASSIGN_OR_RETURN(auto snap_bytes, read(kSnapshotKey));
+    if (!snap_bytes) return Status(Errc::corruption, shard_name(id) + ": snapshot install without a snapshot");
+    TESSERA_ASSIGN_OR_RETURN(auto meta, raft::decode_snapshot_meta(*snap_bytes));
+    spdlog::info("{}: finishing the install of snapshot {} interrupted by a restart", shard_name(id),
+                 meta.index.value);
+    TESSERA_TRY(install_data(id, *installing, meta.index));
+  }
   TESSERA_ASSIGN_OR_RETURN(auto applied, read(kAppliedKey));
   if (applied) restored.applied = LogIndex(get_be64(*applied));
   TESSERA_ASSIGN_OR_RETURN(auto hs, read(kHardStateKey));
@@ -229,6 +350,7 @@ Status ShardHost::open_shard_locked(ShardId id, std::vector<NodeId> bootstrap) {
   TESSERA_TRY(decode_status);
   shard->persisted_last = LogIndex(first.value - 1 + restored.entries.size());
   shard->applied = restored.applied;
+  shard->compacted = LogIndex(first.value - 1);
 
   shard->raft = std::make_unique<raft::Raft>(opts_.self, opts_.raft, random_seed(opts_.self, id),
                                              std::move(restored));
@@ -455,10 +577,152 @@ void ShardHost::on_raft(std::string batch) {
   loop_cv_.notify_one();
 }
 
-Status ShardHost::on_snapshot(const std::string& header, ChunkSource& chunks) {
-  (void)header;
-  (void)chunks;
-  return Status(Errc::unavailable, "snapshot install is not supported by this node yet");
+Status ShardHost::on_snapshot(const std::string& header_bytes, ChunkSource& chunks) {
+  TESSERA_ASSIGN_OR_RETURN(SnapshotHeader header, decode_snapshot_header(header_bytes));
+  const std::string what = shard_name(header.shard) + ": snapshot " + std::to_string(header.meta.index.value) +
+                           " from node " + std::to_string(header.from.value);
+  std::string path;
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return Status(Errc::unavailable, "node is shutting down");
+    auto it = shards_.find(header.shard);
+    if (it != shards_.end() && it->second->status.commit >= header.meta.index) {
+      return Status::ok();  // already past it; raft tells the leader
+    }
+    ++snapshot_receivers_;
+    path = engine_.dir() + "/snapshots/shard-" + std::to_string(header.shard.value) + "-" +
+           std::to_string(header.meta.index.value) + "-" + std::to_string(next_staging_++) + ".sst";
+  }
+  auto leave = [&] {
+    std::lock_guard lk(mu_);
+    --snapshot_receivers_;
+    receivers_cv_.notify_all();
+  };
+  auto fail = [&](Status st) {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+    spdlog::warn("{}: not installed: {}", what, st.to_string());
+    leave();
+    return st;
+  };
+
+  // 1. Stage the stream in an SST file, checking every key is the shard's.
+  std::error_code ec;
+  std::filesystem::create_directories(engine_.dir() + "/snapshots", ec);
+  if (ec) return fail(Status(Errc::io_error, engine_.dir() + "/snapshots: " + ec.message()));
+  auto writer = engine_.sst_writer(storage::Cf::state, path);
+  if (!writer.is_ok()) return fail(writer.status());
+  const std::string lo = data_start(header.shard), hi = data_end(header.shard);
+  std::string chunk;
+  for (;;) {
+    auto more = chunks.next(chunk);
+    if (!more.is_ok()) return fail(more.status());
+    if (!*more) break;
+    std::string_view in(chunk);
+    while (!in.empty()) {
+      if (in.size() < 4 || in.size() - 4 < get_be32(in)) return fail(Status(Errc::corruption, what + ": truncated record"));
+      std::string_view key = in.substr(4, get_be32(in));
+      in.remove_prefix(4 + key.size());
+      if (in.size() < 4 || in.size() - 4 < get_be32(in)) return fail(Status(Errc::corruption, what + ": truncated record"));
+      std::string_view value = in.substr(4, get_be32(in));
+      in.remove_prefix(4 + value.size());
+      if (key < lo || key >= hi) return fail(Status(Errc::corruption, what + ": a key outside the shard"));
+      Status st = (*writer)->put(key, value);
+      if (!st.is_ok()) return fail(st);
+    }
+  }
+  if (Status st = (*writer)->finish(); !st.is_ok()) return fail(st);
+  if ((*writer)->entries() == 0) path.clear();
+
+  // 2. Hand it to the raft loop, which installs it in log order.
+  struct Wait {
+    std::mutex m;
+    std::condition_variable cv;
+    std::optional<Status> result;
+  };
+  auto wait = std::make_shared<Wait>();
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return fail(Status(Errc::unavailable, "node is shutting down"));
+    auto in = std::make_unique<Install>();
+    in->header = header;
+    in->path = path;
+    in->done = [wait](Status st) {
+      std::lock_guard lk(wait->m);
+      if (!wait->result) wait->result = std::move(st);
+      wait->cv.notify_all();
+    };
+    installs_.push_back(std::move(in));
+  }
+  loop_cv_.notify_one();
+  std::unique_lock lk(wait->m);
+  bool answered = wait->cv.wait_for(lk, std::chrono::milliseconds(opts_.snapshot_install_timeout_ms),
+                                    [&] { return wait->result.has_value(); });
+  Status result = answered ? *wait->result : Status(Errc::unavailable, what + ": install timed out");
+  lk.unlock();
+  leave();
+  return result;
+}
+
+ShardHost::Shard* ShardHost::create_on_demand_locked(ShardId id) {
+  Status st = open_shard_locked(id, {});
+  if (!st.is_ok()) {
+    spdlog::warn("{}: cannot create replica: {}", shard_name(id), st.to_string());
+    return nullptr;
+  }
+  return shards_.at(id).get();
+}
+
+void ShardHost::start_snapshot(Shard& s, NodeId to) {
+  // A peer that just failed one (down, or refusing) is not sent another at
+  // every heartbeat.
+  if (auto it = s.snapshot_retry.find(to); it != s.snapshot_retry.end() && Clock::now() < it->second) {
+    s.raft->report_snapshot(to, false);
+    return;
+  }
+  // The applied state, not raft's compacted meta: a consistent RocksDB
+  // snapshot and the applied index recorded in it.
+  std::shared_ptr<storage::Snapshot> snap = engine_.snapshot();
+  auto applied = snap->get(state_key(s.id, kAppliedKey));
+  LogIndex index = applied.is_ok() && applied->has_value() ? LogIndex(get_be64(**applied)) : LogIndex();
+  auto meta = index.value > 0 ? s.raft->snapshot_meta_at(index) : std::nullopt;
+  if (!meta) {
+    s.raft->report_snapshot(to, false);  // nothing applied yet: retried later
+    return;
+  }
+  s.sending.insert(to);
+  spdlog::info("{}: sending snapshot {} to node {}", shard_name(s.id), index.value, to.value);
+  std::string header = encode_snapshot_header({s.id, s.raft->term(), opts_.self, *meta});
+  ShardId id = s.id;
+  opts_.transport->send_snapshot(
+      to, std::move(header), std::make_unique<StateChunks>(std::move(snap), s.id, opts_.snapshot_chunk_bytes),
+      [this, id, to](Status st) {
+        if (!st.is_ok()) spdlog::warn("{}: snapshot to node {} failed: {}", shard_name(id), to.value, st.to_string());
+        {
+          std::lock_guard lk(mu_);
+          snapshot_reports_.emplace_back(id, to, st.is_ok());
+          if (st.is_ok()) ++stats_.snapshots_sent;
+        }
+        loop_cv_.notify_one();
+      });
+}
+
+Status ShardHost::install_data(ShardId id, const std::string& path, LogIndex index) {
+  std::error_code ec;
+  // The file disappears once ingested: if it is gone, the ingest happened
+  // and clearing again would delete its keys.
+  if (path.empty() || std::filesystem::exists(path, ec)) {
+    storage::WriteBatch clear;
+    clear.del_range(storage::Cf::state, data_start(id), data_end(id));
+    TESSERA_TRY(engine_.write(clear, true));
+    if (!path.empty()) TESSERA_TRY(engine_.ingest(storage::Cf::state, path));
+  }
+  storage::WriteBatch done;
+  std::string v;
+  put_be64(v, index.value);
+  done.put(storage::Cf::state, state_key(id, kAppliedKey), std::move(v));
+  done.del(storage::Cf::state, state_key(id, kInstallingKey));
+  return engine_.write(done, true);
 }
 
 void ShardHost::refresh_status(Shard& s) {
@@ -481,12 +745,16 @@ void ShardHost::run_loop() {
   std::vector<Shard*> shards;
   std::unordered_map<uint64_t, std::function<void(Status, LogIndex)>> reads;  // by context
   std::vector<std::pair<Shard*, raft::Ready>> readies;
+  std::deque<std::unique_ptr<Install>> installs;
+  std::deque<std::tuple<ShardId, NodeId, bool>> reports;
+  std::deque<std::pair<ShardId, LogIndex>> compactions;
 
   for (;;) {
     {
       std::unique_lock lk(mu_);
       loop_cv_.wait_until(lk, next_tick, [&] {
-        return stopping_ || !requests_.empty() || !messages_.empty() ||
+        return stopping_ || !requests_.empty() || !messages_.empty() || !installs_.empty() ||
+               !snapshot_reports_.empty() || !compacted_.empty() ||
                (!proposals_.empty() && to_apply_.size() < kApplyBatchesMax);
       });
       if (stopping_) break;
@@ -496,6 +764,9 @@ void ShardHost::run_loop() {
       }
       requests.swap(requests_);
       messages.swap(messages_);
+      installs.swap(installs_);
+      reports.swap(snapshot_reports_);
+      compactions.swap(compacted_);
       shards.clear();
       for (auto& [id, s] : shards_) shards.push_back(s.get());
       // A leader contacting this node about a shard it lacks makes it a new
@@ -504,12 +775,11 @@ void ShardHost::run_loop() {
         if (shards_.count(id) != 0 || msgs.empty()) continue;
         auto type = msgs.front().type;
         if (type != raft::MessageType::append && type != raft::MessageType::snapshot) continue;
-        Status st = open_shard_locked(id, {});
-        if (!st.is_ok()) {
-          spdlog::warn("{}: cannot create replica: {}", shard_name(id), st.to_string());
-          continue;
-        }
-        shards.push_back(shards_.at(id).get());
+        if (Shard* s = create_on_demand_locked(id)) shards.push_back(s);
+      }
+      for (auto& in : installs) {
+        if (shards_.count(in->header.shard) != 0) continue;
+        if (Shard* s = create_on_demand_locked(in->header.shard)) shards.push_back(s);
       }
     }
     space_cv_.notify_all();
@@ -529,6 +799,45 @@ void ShardHost::run_loop() {
       }
     }
     messages.clear();
+
+    for (auto& [id, to, ok] : reports) {
+      if (Shard* s = find(id)) {
+        s->sending.erase(to);
+        if (ok) {
+          s->snapshot_retry.erase(to);
+        } else {
+          s->snapshot_retry[to] = Clock::now() + std::chrono::seconds(1);
+        }
+        s->raft->report_snapshot(to, ok);
+      }
+    }
+    reports.clear();
+    for (auto& [id, index] : compactions) {
+      if (Shard* s = find(id)) {
+        s->raft->compact(std::min(index, s->raft->applied_index()));
+        s->compacting = false;
+      }
+    }
+    compactions.clear();
+    for (auto& in : installs) {
+      Shard* s = find(in->header.shard);
+      if (!s) {
+        in->done(Status(Errc::unavailable, shard_name(in->header.shard) + ": cannot create the replica"));
+        continue;
+      }
+      if (s->staged) {
+        std::error_code ec;
+        if (!s->staged->path.empty()) std::filesystem::remove(s->staged->path, ec);
+        s->staged->done(Status(Errc::unavailable, "superseded by a newer snapshot"));
+      }
+      const auto& h = in->header;
+      s->staged = std::move(in);
+      // raft decides: it accepts the snapshot (Ready.snapshot) or finds it
+      // stale (see the end of this iteration).
+      s->raft->step(raft::Message{.type = raft::MessageType::snapshot, .from = h.from, .to = opts_.self,
+                                  .term = h.term, .snapshot = h.meta});
+    }
+    installs.clear();
 
     for (auto& r : requests) {
       Shard* s = find(r.shard);
@@ -584,7 +893,10 @@ void ShardHost::run_loop() {
 
     auto now = Clock::now();
     if (now >= next_tick) {
-      for (Shard* s : shards) s->raft->tick();
+      for (Shard* s : shards) {
+        s->raft->tick();
+        maybe_compact(*s);
+      }
       next_tick += tick;
       if (next_tick < now) next_tick = now + tick;
     }
@@ -616,9 +928,18 @@ void ShardHost::run_loop() {
       for (Shard* s : shards) refresh_status(*s);
     }
     readies.clear();
+    // A staged snapshot raft did not take (stale, or from an old term).
+    for (Shard* s : shards) {
+      if (!s->staged) continue;
+      std::error_code ec;
+      if (!s->staged->path.empty()) std::filesystem::remove(s->staged->path, ec);
+      s->staged->done(Status::ok());
+      s->staged.reset();
+    }
   }
 
   for (auto& [ctx, done] : reads) done(Status(Errc::unavailable, "node is shutting down"), LogIndex());
+  for (auto& in : installs) in->done(Status(Errc::unavailable, "node is shutting down"));
   for (auto& r : requests) r.done(Status(Errc::unavailable, "node is shutting down"), LogIndex());
   std::lock_guard lk(mu_);
   for (auto& r : requests_) r.done(Status(Errc::unavailable, "node is shutting down"), LogIndex());
@@ -631,8 +952,23 @@ void ShardHost::run_loop() {
 void ShardHost::handle_ready(std::vector<std::pair<Shard*, raft::Ready>>& readies) {
   // 1. One durable write for every shard's entries and hard state.
   storage::WriteBatch wb;
+  std::vector<std::unique_ptr<ApplyBatch>> installs;
   for (auto& [s, rd] : readies) {
-    if (rd.snapshot) s->persisted_last = rd.snapshot->index;
+    if (rd.snapshot) {
+      // The snapshot replaces the whole log; its data is installed by the
+      // applier, after the entries committed before it. The marker makes
+      // a crash before that finish the install at the next start.
+      TESSERA_ASSERT_MSG(s->staged && s->staged->header.meta.index == rd.snapshot->index,
+                         "raft accepted a snapshot the driver did not stage");
+      wb.del_range(storage::Cf::log, storage::shard_prefix(s->id), prefix_successor(storage::shard_prefix(s->id)));
+      wb.put(storage::Cf::state, state_key(s->id, kSnapshotKey), raft::encode_snapshot_meta(*rd.snapshot));
+      wb.put(storage::Cf::state, state_key(s->id, kInstallingKey), s->staged->path);
+      s->persisted_last = rd.snapshot->index;
+      auto b = std::make_unique<ApplyBatch>();
+      b->shard = s;
+      b->install = std::move(s->staged);
+      installs.push_back(std::move(b));
+    }
     if (!rd.entries.empty()) {
       LogIndex first = rd.entries.front().index;
       // Entries replaced by a new leader's (never committed ones).
@@ -662,10 +998,8 @@ void ShardHost::handle_ready(std::vector<std::pair<Shard*, raft::Ready>>& readie
   for (auto& [s, rd] : readies) {
     for (auto& m : rd.messages) {
       if (m.type == raft::MessageType::snapshot) {
-        // Snapshot streaming is not built yet; the follower stays behind.
-        spdlog::warn("{}: node {} needs a snapshot, which this node cannot send yet", shard_name(s->id),
-                     m.to.value);
-        s->raft->report_snapshot(m.to, false);
+        // Streamed from the applied state; one stream per peer at a time.
+        if (opts_.transport && s->sending.count(m.to) == 0) start_snapshot(*s, m.to);
         continue;
       }
       out[m.to][s->id].push_back(std::move(m));
@@ -687,10 +1021,11 @@ void ShardHost::handle_ready(std::vector<std::pair<Shard*, raft::Ready>>& readie
       batch->items.push_back(ApplyBatch::Item{s, std::move(e)});
     }
   }
-  if (!batch->items.empty()) {
+  if (!batch->items.empty() || !installs.empty()) {
     {
       std::lock_guard lk(mu_);
-      to_apply_.push_back(std::move(batch));
+      for (auto& b : installs) to_apply_.push_back(std::move(b));
+      if (!batch->items.empty()) to_apply_.push_back(std::move(batch));
     }
     apply_cv_.notify_one();
   }
@@ -707,8 +1042,103 @@ void ShardHost::run_applier() {
       to_apply_.pop_front();
     }
     loop_cv_.notify_one();  // room for more proposals
-    apply(*b);
+    if (b->install) {
+      install(*b);
+    } else if (b->compaction) {
+      compact(*b);
+    } else {
+      apply(*b);
+    }
   }
+}
+
+void ShardHost::install(ApplyBatch& b) {
+  Shard* s = b.shard;
+  const raft::SnapshotMeta& meta = b.install->header.meta;
+  Status st = install_data(s->id, b.install->path, meta.index);
+  // Raft already moved past the snapshot: a replica that cannot install it
+  // must not go on (a restart finishes the install from the marker).
+  TESSERA_ASSERT_MSG(st.is_ok(), st.to_string().c_str());
+  spdlog::info("{}: installed snapshot {} from node {}", shard_name(s->id), meta.index.value,
+               b.install->header.from.value);
+  std::vector<Callback> unknown;
+  {
+    std::lock_guard lk(mu_);
+    s->applied = meta.index;
+    s->compacted = meta.index;
+    ++stats_.snapshots_installed;
+    while (!s->pending.empty() && s->pending.begin()->first <= meta.index) {
+      unknown.push_back(std::move(s->pending.begin()->second.done));
+      s->pending.erase(s->pending.begin());
+    }
+  }
+  applied_cv_.notify_all();
+  for (auto& cb : unknown) {
+    cb(error_result(Status(Errc::unavailable, shard_name(s->id) +
+                                                  ": replaced by a leader's snapshot before it was applied "
+                                                  "here; the outcome is unknown")));
+  }
+  b.install->done(Status::ok());
+}
+
+void ShardHost::maybe_compact(Shard& s) {
+  if (s.compacting || s.staged) return;
+  LogIndex applied;
+  {
+    std::lock_guard lk(mu_);
+    applied = s.applied;
+  }
+  applied = std::min(applied, s.raft->applied_index());
+  LogIndex first = s.raft->log().snapshot_index();
+  if (applied.value < first.value + opts_.compact_entries) return;
+  // Keep what a healthy follower still needs, unless it is so far behind
+  // that a snapshot is cheaper.
+  LogIndex index = applied;
+  for (const auto& [peer, p] : s.raft->progress()) {
+    if (peer == opts_.self || !p.recently_active || p.snapshot_pending) continue;
+    if (p.match < index && applied.value - p.match.value < 4 * opts_.compact_entries) index = p.match;
+  }
+  if (index.value < first.value + opts_.compact_entries / 2) return;
+  auto meta = s.raft->snapshot_meta_at(index);
+  if (!meta) return;
+  auto b = std::make_unique<ApplyBatch>();
+  b->shard = &s;
+  b->compaction = *meta;
+  s.compacting = true;
+  {
+    std::lock_guard lk(mu_);
+    to_apply_.push_back(std::move(b));
+  }
+  apply_cv_.notify_one();
+}
+
+void ShardHost::compact(ApplyBatch& b) {
+  Shard* s = b.shard;
+  const raft::SnapshotMeta& meta = *b.compaction;
+  LogIndex from;
+  {
+    std::lock_guard lk(mu_);
+    from = s->compacted;
+  }
+  if (meta.index > from) {
+    // Unlogged, like the applies: see apply().
+    auto txn = engine_.begin();
+    for (uint64_t i = from.value + 1; i <= meta.index.value; ++i) {
+      txn->del_raw(storage::Cf::log, log_key(s->id, LogIndex(i)));
+    }
+    txn->put_raw(storage::Cf::state, state_key(s->id, kSnapshotKey), raft::encode_snapshot_meta(meta));
+    Status st = engine_.commit(*txn, false, /*wal=*/false);
+    TESSERA_ASSERT_MSG(st.is_ok(), st.to_string().c_str());
+  }
+  {
+    std::lock_guard lk(mu_);
+    if (meta.index > s->compacted) {
+      s->compacted = meta.index;
+      ++stats_.compactions;
+    }
+    compacted_.emplace_back(s->id, meta.index);
+  }
+  loop_cv_.notify_one();
 }
 
 void ShardHost::apply(ApplyBatch& b) {

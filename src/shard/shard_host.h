@@ -13,6 +13,18 @@
 // crash, add_shard() restores raft's log and hard state, and raft re-delivers
 // the committed entries past the durable applied index.
 //
+// Snapshots (raft §7): when the log a follower needs is compacted, or a new
+// replica joins, the leader streams its shard's applied state (a RocksDB
+// snapshot, in key order) to it. The receiver writes the stream into one SST
+// file, then — in log order, on the applier — clears the shard's keys and
+// ingests the file. A durable "installing" marker makes that restartable:
+// after a crash mid-install, opening the shard finishes it.
+//
+// Compaction: once a shard applied compact_entries past its last snapshot,
+// the applier deletes the applied log prefix (kept longer while a healthy
+// follower still needs it) in the same unlogged write as its state, so the
+// log and the state machine stay one consistent cut after a crash.
+//
 // Reads: read_barrier() is raft's ReadIndex (thesis §6.4): after it returns,
 // this replica's applied state includes every write acknowledged before the
 // call, so a snapshot() read is linearizable.
@@ -30,6 +42,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -54,6 +67,11 @@ struct ShardHostOptions {
   size_t command_bytes_max = 8ull << 20;   // larger commands are refused
   int64_t command_timeout_ms = 10000;      // propose_wait gives up after this
   bool sync = true;                        // fsync the log before acknowledging
+  // Log entries past the last snapshot before the applied prefix is
+  // compacted away.
+  uint64_t compact_entries = 10000;
+  size_t snapshot_chunk_bytes = 1ull << 20;  // one chunk of a snapshot stream
+  int64_t snapshot_install_timeout_ms = 600000;
 };
 
 // What one replica knows about its group, refreshed by the raft loop.
@@ -129,6 +147,9 @@ class ShardHost final : public TransportHandler {
     uint64_t batches = 0;  // fsync'd log writes
     uint64_t entries = 0;  // entries applied
     uint64_t bytes = 0;    // bytes applied
+    uint64_t snapshots_sent = 0;
+    uint64_t snapshots_installed = 0;
+    uint64_t compactions = 0;
   };
   Stats stats() const;
 
@@ -142,12 +163,21 @@ class ShardHost final : public TransportHandler {
   struct Pending;
   struct Request;
   struct ApplyBatch;
+  struct Install;
 
   Status open_shard_locked(ShardId id, std::vector<NodeId> bootstrap);
   void run_loop();
   void run_applier();
   void handle_ready(std::vector<std::pair<Shard*, raft::Ready>>& readies);
   void apply(ApplyBatch& b);
+  void start_snapshot(Shard& s, NodeId to);
+  void maybe_compact(Shard& s);
+  void install(ApplyBatch& b);
+  void compact(ApplyBatch& b);
+  // Clears the shard's state, ingests `path` (if any) and records `index` as
+  // applied; idempotent, so recovery can redo it.
+  Status install_data(ShardId id, const std::string& path, LogIndex index);
+  Shard* create_on_demand_locked(ShardId id);
   void refresh_status(Shard& s);
   void enqueue(Request r);
 
@@ -165,6 +195,12 @@ class ShardHost final : public TransportHandler {
   std::deque<Request> requests_;
   std::deque<std::pair<ShardId, std::vector<raft::Message>>> messages_;
   std::deque<std::unique_ptr<ApplyBatch>> to_apply_;
+  std::deque<std::unique_ptr<Install>> installs_;                 // received snapshots
+  std::deque<std::tuple<ShardId, NodeId, bool>> snapshot_reports_;  // sends finished
+  std::deque<std::pair<ShardId, LogIndex>> compacted_;             // applier → loop
+  int snapshot_receivers_ = 0;  // on_snapshot calls in progress
+  std::condition_variable receivers_cv_;
+  uint64_t next_staging_ = 1;
   bool stopping_ = false;
   bool loop_done_ = false;
   std::unordered_map<ShardId, std::unique_ptr<Shard>> shards_;

@@ -252,6 +252,9 @@ class ClusterTest : public ::testing::Test {
     opts.self = id;
     opts.transport = net_.link(id);
     opts.tick_ms = 10;
+    // Small, so that compaction and snapshots happen in every test.
+    opts.compact_entries = 20;
+    opts.snapshot_chunk_bytes = 64;
     auto host = std::make_unique<ShardHost>(**engines_.at(id.value - 1), opts, append_machines());
     ASSERT_TRUE(host->add_shard(kShard, bootstrap).is_ok());
     net_.attach(id, host.get());
@@ -345,8 +348,7 @@ TEST_F(ClusterTest, MinorityCannotCommit) {
   for (auto& [id, h] : hosts_) EXPECT_EQ(read_log(*h, kShard), "a;b;") << "node " << id.value;
 }
 
-// Needs snapshot transfer (a new member starts from a snapshot); enabled with it.
-TEST_F(ClusterTest, DISABLED_NewMemberJoinsThroughAMembershipChange) {
+TEST_F(ClusterTest, NewMemberJoinsThroughAMembershipChange) {
   NodeId l = wait_leader();
   ASSERT_EQ(hosts_[l]->propose_wait(kShard, named("a")).errc(), 0u);
   // Node 4 holds no replica; the leader adds it as a learner, the leader's
@@ -356,6 +358,7 @@ TEST_F(ClusterTest, DISABLED_NewMemberJoinsThroughAMembershipChange) {
   opts.self = NodeId(4);
   opts.transport = net_.link(NodeId(4));
   opts.tick_ms = 10;
+  opts.compact_entries = 20;
   hosts_[NodeId(4)] = std::make_unique<ShardHost>(**engines_.back(), opts, append_machines());
   net_.attach(NodeId(4), hosts_[NodeId(4)].get());
   ASSERT_TRUE(hosts_[l]->change_replicas(kShard, {raft::ConfChangeType::add_learner, NodeId(4)}, 5000).is_ok());
@@ -370,6 +373,38 @@ TEST_F(ClusterTest, DISABLED_NewMemberJoinsThroughAMembershipChange) {
   ASSERT_NE(l2, raft::kNoNode);
   ASSERT_EQ(hosts_[l2]->propose_wait(kShard, named("b")).errc(), 0u);
   EXPECT_TRUE(eventually([&] { return read_log(*hosts_[NodeId(4)], kShard) == "a;b;"; }));
+}
+
+TEST_F(ClusterTest, LaggingFollowerCatchesUpFromASnapshotAfterCompaction) {
+  NodeId l = wait_leader();
+  NodeId f = l == NodeId(1) ? NodeId(2) : NodeId(1);
+  ASSERT_EQ(hosts_[l]->propose_wait(kShard, named("a")).errc(), 0u);
+  EXPECT_TRUE(eventually([&] { return read_log(*hosts_[f], kShard) == "a;"; }));
+  stop(f);
+  std::string want = "a;";
+  for (int i = 0; i < 80; ++i) {
+    std::string name = "e" + std::to_string(i);
+    auto r = hosts_[l]->propose_wait(kShard, named(name));
+    ASSERT_EQ(r.errc(), 0u) << r.message();
+    want += name + ";";
+  }
+  // The leader dropped the log the stopped follower needs.
+  ASSERT_TRUE(eventually([&] { return hosts_[l]->stats().compactions > 0; }));
+  start(f, {NodeId(1), NodeId(2), NodeId(3)});
+  EXPECT_TRUE(eventually([&] { return read_log(*hosts_[f], kShard) == want; })) << read_log(*hosts_[f], kShard);
+  EXPECT_GE(hosts_[f]->stats().snapshots_installed, 1u);
+  // It goes on replicating normally after the snapshot.
+  ASSERT_EQ(hosts_[l]->propose_wait(kShard, named("z")).errc(), 0u);
+  want += "z;";
+  EXPECT_TRUE(eventually([&] { return read_log(*hosts_[f], kShard) == want; }));
+  // Every replica restarts from its compacted log and snapshot intact.
+  for (NodeId id : {NodeId(1), NodeId(2), NodeId(3)}) {
+    stop(id);
+    start(id, {NodeId(1), NodeId(2), NodeId(3)});
+  }
+  for (auto& [id, h] : hosts_) {
+    EXPECT_TRUE(eventually([&] { return read_log(*h, kShard) == want; })) << "node " << id.value;
+  }
 }
 
 }  // namespace

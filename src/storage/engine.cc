@@ -2,6 +2,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/write_batch_with_index.h>
 #include <rocksdb/write_batch.h>
@@ -90,14 +91,23 @@ struct Engine::Impl {
 };
 
 struct WriteBatch::Impl {
-  struct Put {
+  enum class Kind { put, del, del_range };
+  struct Op {
+    Kind kind;
     Cf cf;
     std::string key;
-    std::string header;  // the frame's checksum
-    std::string payload;
+    std::string header;  // put: the frame's checksum
+    std::string value;   // put: the payload; del_range: the end key
   };
-  std::vector<Put> puts;
-  std::vector<std::pair<Cf, std::string>> dels;
+  std::vector<Op> ops;
+};
+
+struct SstWriter::Impl {
+  rocksdb::Options options;
+  std::unique_ptr<rocksdb::SstFileWriter> writer;
+  std::string path;
+  uint64_t entries = 0;
+  bool opened = false;
 };
 
 struct Txn::Impl {
@@ -169,14 +179,24 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& dir, const Engin
 
 Status Engine::write(WriteBatch& batch, bool sync) {
   rocksdb::WriteBatch wb;
-  for (auto& p : batch.impl_->puts) {
-    rocksdb::Slice key_part(p.key);
-    rocksdb::Slice value_parts[2] = {rocksdb::Slice(p.header), rocksdb::Slice(p.payload)};
-    auto st = wb.Put(impl_->cf(p.cf), rocksdb::SliceParts(&key_part, 1),
-                     rocksdb::SliceParts(value_parts, 2));
+  for (auto& op : batch.impl_->ops) {
+    rocksdb::Status st;
+    switch (op.kind) {
+      case WriteBatch::Impl::Kind::put: {
+        rocksdb::Slice key_part(op.key);
+        rocksdb::Slice value_parts[2] = {rocksdb::Slice(op.header), rocksdb::Slice(op.value)};
+        st = wb.Put(impl_->cf(op.cf), rocksdb::SliceParts(&key_part, 1), rocksdb::SliceParts(value_parts, 2));
+        break;
+      }
+      case WriteBatch::Impl::Kind::del:
+        st = wb.Delete(impl_->cf(op.cf), op.key);
+        break;
+      case WriteBatch::Impl::Kind::del_range:
+        st = wb.DeleteRange(impl_->cf(op.cf), op.key, op.value);
+        break;
+    }
     if (!st.ok()) return from_rocks(st, "storage write");
   }
-  for (auto& [cf, k] : batch.impl_->dels) wb.Delete(impl_->cf(cf), k);
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   return from_rocks(impl_->db->Write(wo, &wb), "storage write");
@@ -215,6 +235,22 @@ std::unique_ptr<Snapshot> Engine::snapshot() const {
   return std::unique_ptr<Snapshot>(new Snapshot(std::move(impl)));
 }
 
+Result<std::unique_ptr<SstWriter>> Engine::sst_writer(Cf cf, const std::string& path) const {
+  auto impl = std::make_unique<SstWriter::Impl>();
+  impl->options = rocksdb::Options(impl_->db->GetDBOptions(), impl_->db->GetOptions(impl_->cf(cf)));
+  impl->writer = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(), impl->options, impl_->cf(cf));
+  impl->path = path;
+  return std::unique_ptr<SstWriter>(new SstWriter(std::move(impl)));
+}
+
+Status Engine::ingest(Cf cf, const std::string& path) {
+  rocksdb::IngestExternalFileOptions io;
+  io.move_files = true;
+  return from_rocks(impl_->db->IngestExternalFile(impl_->cf(cf), {path}, io), path + ": ingest");
+}
+
+const std::string& Engine::dir() const { return impl_->dir; }
+
 uint64_t Engine::disk_bytes() const {
   uint64_t total = 0;
   for (auto* h : impl_->cfs) {
@@ -233,16 +269,44 @@ WriteBatch::~WriteBatch() = default;
 void WriteBatch::put(Cf cf, std::string key, std::string payload) {
   std::string header;
   put_le32(header, crc32c(payload));
-  impl_->puts.push_back({cf, std::move(key), std::move(header), std::move(payload)});
+  impl_->ops.push_back({Impl::Kind::put, cf, std::move(key), std::move(header), std::move(payload)});
 }
-void WriteBatch::del(Cf cf, std::string_view key) { impl_->dels.push_back({cf, std::string(key)}); }
-size_t WriteBatch::count() const { return impl_->puts.size() + impl_->dels.size(); }
+void WriteBatch::del(Cf cf, std::string_view key) {
+  impl_->ops.push_back({Impl::Kind::del, cf, std::string(key), {}, {}});
+}
+void WriteBatch::del_range(Cf cf, std::string_view start, std::string_view end) {
+  impl_->ops.push_back({Impl::Kind::del_range, cf, std::string(start), {}, std::string(end)});
+}
+size_t WriteBatch::count() const { return impl_->ops.size(); }
 size_t WriteBatch::bytes() const {
   size_t n = 0;
-  for (auto& p : impl_->puts) n += p.key.size() + p.header.size() + p.payload.size();
-  for (auto& d : impl_->dels) n += d.second.size();
+  for (auto& op : impl_->ops) n += op.key.size() + op.header.size() + op.value.size();
   return n;
 }
+
+// ------------------------------------------------------------- sst writer
+
+SstWriter::SstWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SstWriter::~SstWriter() = default;
+
+Status SstWriter::put(std::string_view key, std::string_view payload) {
+  if (!impl_->opened) {
+    TESSERA_TRY(from_rocks(impl_->writer->Open(impl_->path), impl_->path));
+    impl_->opened = true;
+  }
+  auto framed = frame(payload);
+  ++impl_->entries;
+  return from_rocks(impl_->writer->Put(rocksdb::Slice(key.data(), key.size()), framed), impl_->path);
+}
+
+Status SstWriter::finish() {
+  if (!impl_->opened) return Status::ok();
+  // Finish() syncs the file before closing it.
+  return from_rocks(impl_->writer->Finish(), impl_->path);
+}
+
+uint64_t SstWriter::entries() const { return impl_->entries; }
+const std::string& SstWriter::path() const { return impl_->path; }
 
 // -------------------------------------------------------------------- txn
 

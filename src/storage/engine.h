@@ -38,7 +38,8 @@ Result<std::string_view> unframe(std::string_view framed, std::string_view what)
 
 class Engine;
 
-// A set of writes applied atomically by Engine::write.
+// A set of writes applied atomically by Engine::write, in the order they
+// were added (a put after a delete of the same key wins, and vice versa).
 class WriteBatch {
  public:
   WriteBatch();
@@ -50,6 +51,8 @@ class WriteBatch {
   // copying it again.
   void put(Cf cf, std::string key, std::string payload);
   void del(Cf cf, std::string_view key);
+  // Deletes every key in [start, end).
+  void del_range(Cf cf, std::string_view start, std::string_view end);
   size_t bytes() const;
   size_t count() const;
 
@@ -109,6 +112,27 @@ class Snapshot {
   std::unique_ptr<Impl> impl_;
 };
 
+// Writes one sorted SST file for Engine::ingest. Keys must be added in
+// strictly increasing order; values are framed like every stored value.
+class SstWriter {
+ public:
+  ~SstWriter();
+  SstWriter(const SstWriter&) = delete;
+  SstWriter& operator=(const SstWriter&) = delete;
+
+  Status put(std::string_view key, std::string_view payload);
+  // Finishes and fsyncs the file. A writer with no keys writes no file.
+  Status finish();
+  uint64_t entries() const;
+  const std::string& path() const;
+
+ private:
+  friend class Engine;
+  struct Impl;
+  explicit SstWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 class Engine {
  public:
   static Result<std::unique_ptr<Engine>> open(const std::string& dir, const EngineOptions& opts);
@@ -129,6 +153,15 @@ class Engine {
 
   std::unique_ptr<Txn> begin() const;
   std::unique_ptr<Snapshot> snapshot() const;
+
+  // A writer for a new SST file at `path`, to be ingested into `cf`.
+  Result<std::unique_ptr<SstWriter>> sst_writer(Cf cf, const std::string& path) const;
+  // Moves a finished SST file into `cf`, atomically and durably: its keys
+  // supersede every earlier write of the same keys. The file is gone from
+  // `path` once this succeeds.
+  Status ingest(Cf cf, const std::string& path);
+  // The directory the engine keeps its files in.
+  const std::string& dir() const;
 
   // Approximate on-disk bytes (SST + blob files + WAL) for /metrics.
   uint64_t disk_bytes() const;

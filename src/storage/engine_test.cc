@@ -74,6 +74,44 @@ TEST_F(EngineTest, PrefixedViewsIsolateShards) {
   EXPECT_EQ(n, 1);
 }
 
+TEST_F(EngineTest, BatchOpsApplyInOrderIncludingRangeDeletes) {
+  WriteBatch wb;
+  wb.put(Cf::log, "a1", "x");
+  wb.put(Cf::log, "a2", "x");
+  wb.put(Cf::log, "b1", "x");
+  wb.del_range(Cf::log, "a", "b");
+  wb.put(Cf::log, "a2", "again");  // after the range delete: survives
+  wb.del(Cf::log, "b1");
+  wb.put(Cf::log, "b1", "back");  // after the delete: survives
+  ASSERT_TRUE(engine_->write(wb, true).is_ok());
+  EXPECT_FALSE(engine_->get(Cf::log, "a1")->has_value());
+  EXPECT_EQ(engine_->get(Cf::log, "a2")->value(), "again");
+  EXPECT_EQ(engine_->get(Cf::log, "b1")->value(), "back");
+}
+
+TEST_F(EngineTest, IngestedSstSupersedesOlderWritesAndSurvivesReopen) {
+  WriteBatch wb;
+  wb.put(Cf::state, "k1", "old");
+  wb.put(Cf::state, "k3", "gone");
+  ASSERT_TRUE(engine_->write(wb, true).is_ok());
+  WriteBatch clear;
+  clear.del_range(Cf::state, "k", "l");
+  ASSERT_TRUE(engine_->write(clear, true).is_ok());
+  std::string path = engine_->dir() + "/staged.sst";
+  auto w = engine_->sst_writer(Cf::state, path);
+  ASSERT_TRUE(w.is_ok());
+  ASSERT_TRUE((*w)->put("k1", "new").is_ok());
+  ASSERT_TRUE((*w)->put("k2", "two").is_ok());
+  EXPECT_FALSE((*w)->put("k0", "unsorted").is_ok());
+  ASSERT_TRUE((*w)->finish().is_ok());
+  ASSERT_TRUE(engine_->ingest(Cf::state, path).is_ok());
+  EXPECT_FALSE(std::filesystem::exists(path));
+  engine_.reopen();
+  EXPECT_EQ(engine_->get(Cf::state, "k1")->value(), "new");
+  EXPECT_EQ(engine_->get(Cf::state, "k2")->value(), "two");
+  EXPECT_FALSE(engine_->get(Cf::state, "k3")->has_value());
+}
+
 TEST(Frame, DetectsCorruption) {
   std::string f = frame("payload");
   EXPECT_EQ(*unframe(f, "k"), "payload");
