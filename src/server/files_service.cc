@@ -86,6 +86,7 @@ class FilesService final : public v1::Files::Service {
       std::string path;
       Route route;
       bool first = true;
+      bool local_leader = false;  // pipelined local proposals, else forwarded
       WriteWindow window;
       while (reader->Read(&msg)) {
         if (first) {
@@ -119,13 +120,15 @@ class FilesService final : public v1::Files::Service {
           w->set_truncate(first && msg.truncate());
           *cmd.mutable_principal() = who;
           cmd.set_now_ms(now_ms());
-          if (first) {
+          if (first || !local_leader) {
             // The first piece creates/truncates: finish it before the rest.
-            auto r = b_.host().propose_wait(route.shard, cmd);
+            // Pieces for a leader elsewhere are forwarded one at a time.
+            auto r = b_.propose_stamped(route.shard, cmd);
             TESSERA_TRY(status_of(r));
             window.acquire();
             window.complete(std::move(r));
             first = false;
+            local_leader = b_.host().leader(route.shard) == b_.host().self();
           } else {
             window.acquire();
             b_.host().propose(route.shard, cmd, [&window](internal::CommandResult&& r) {
