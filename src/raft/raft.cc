@@ -95,6 +95,19 @@ bool Raft::conf_change_pending() const {
   return !conf_changes_.empty() && conf_changes_.back().first > commit_;
 }
 
+// A voter of its latest config campaigns; so does a node whose own removal
+// is not committed yet. Without the latter, a leader that appended its own
+// removal and then lost leadership before it committed would deadlock a
+// two-voter group: it no longer campaigns (not a voter in its log), and the
+// other voter cannot win (its log lacks the removal, so it is behind). Votes
+// are still counted against the latest config, which overlaps the committed
+// one (single-server changes), and the node's own vote counts only if it is
+// a voter there.
+bool Raft::may_campaign() const {
+  if (is_voter(id_)) return true;
+  return conf_change_pending() && contains(conf_at(std::max(commit_, log_.snapshot_index())).voters, id_);
+}
+
 // Leader: one Progress per peer to replicate to: every member of the config
 // in effect, plus the members of the last committed config until their
 // removal commits, so a removed node receives the entry that removes it and
@@ -107,7 +120,18 @@ void Raft::sync_progress() {
            contains(committed.learners, node);
   };
   for (auto it = progress_.begin(); it != progress_.end();) {
-    it = replicate_to(it->first) ? std::next(it) : progress_.erase(it);
+    if (replicate_to(it->first)) {
+      ++it;
+      continue;
+    }
+    // Its removal committed: one last append tells it so (the commit index
+    // up to what it has), so it stops treating the removal as pending.
+    const Progress& p = it->second;
+    if (role_ == Role::leader && p.match >= log_.snapshot_index() && p.match <= log_.last_index()) {
+      send(Message{.type = MessageType::append, .to = it->first, .term = term_,
+                   .log_term = log_.term_at(p.match), .index = p.match, .commit = commit_});
+    }
+    it = progress_.erase(it);
   }
   for (const ConfState* conf : {&conf_, &committed}) {
     for (const auto* ids : {&conf->voters, &conf->learners}) {
@@ -147,7 +171,7 @@ void Raft::tick() {
   // Saturates for a non-voter, which never campaigns; the count still tells
   // whether its leader is alive (stickiness).
   if (election_elapsed_ < randomized_election_ticks_) ++election_elapsed_;
-  if (election_elapsed_ >= randomized_election_ticks_ && is_voter(id_)) campaign();
+  if (election_elapsed_ >= randomized_election_ticks_ && may_campaign()) campaign();
 }
 
 void Raft::tick_leader() {
@@ -191,7 +215,7 @@ bool Raft::quorum_active() const {
 }
 
 void Raft::campaign() {
-  if (!is_voter(id_)) return;
+  if (!may_campaign()) return;
   if (config_.pre_vote) {
     become_pre_candidate();
   } else {
@@ -238,7 +262,7 @@ void Raft::request_votes(MessageType type, Term term, uint64_t context) {
   votes_.clear();
   progress_.clear();
   reset_election_timer();
-  votes_[id_] = true;
+  if (is_voter(id_)) votes_[id_] = true;
   if (votes_.size() >= quorum()) {
     if (role_ == Role::pre_candidate) {
       become_candidate(false);
@@ -472,7 +496,7 @@ void Raft::handle_snapshot(const Message& m) {
 
 // Thesis §3.10: the leader asks this node to campaign at once.
 void Raft::handle_timeout_now(const Message& /*m*/) {
-  if (role_ == Role::leader || !is_voter(id_)) return;
+  if (role_ == Role::leader || !may_campaign()) return;
   become_candidate(true);
 }
 

@@ -249,6 +249,7 @@ class Raft {
   bool is_voter(NodeId node) const;
   bool is_member(NodeId node) const;
   size_t quorum() const { return conf_.voters.size() / 2 + 1; }
+  bool may_campaign() const;
   bool quorum_active() const;
 
   // ReadIndex bookkeeping.
