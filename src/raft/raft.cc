@@ -91,6 +91,10 @@ ConfState Raft::conf_at(LogIndex index) const {
   return *conf;
 }
 
+bool Raft::removed() const {
+  return (!conf_.voters.empty() || !conf_.learners.empty()) && !is_member(id_) && !conf_change_pending();
+}
+
 bool Raft::conf_change_pending() const {
   return !conf_changes_.empty() && conf_changes_.back().first > commit_;
 }
@@ -124,12 +128,20 @@ void Raft::sync_progress() {
       ++it;
       continue;
     }
-    // Its removal committed: one last append tells it so (the commit index
-    // up to what it has), so it stops treating the removal as pending.
+    // Its removal committed: one last append — the entries it lacks up to
+    // the commit index, and the commit index — tells it so, so it stops
+    // treating the removal as pending.
     const Progress& p = it->second;
     if (role_ == Role::leader && p.match >= log_.snapshot_index() && p.match <= log_.last_index()) {
+      std::vector<Entry> entries;
+      if (p.match < commit_) {
+        entries = log_.slice(LogIndex(p.match.value + 1), config_.max_entries_per_append,
+                             config_.max_bytes_per_append);
+        while (!entries.empty() && entries.back().index > commit_) entries.pop_back();
+      }
       send(Message{.type = MessageType::append, .to = it->first, .term = term_,
-                   .log_term = log_.term_at(p.match), .index = p.match, .commit = commit_});
+                   .log_term = log_.term_at(p.match), .index = p.match,
+                   .entries = std::move(entries), .commit = commit_});
     }
     it = progress_.erase(it);
   }

@@ -171,6 +171,9 @@ class Raft {
   // Membership in effect: the latest conf entry in the log, committed or not
   // (thesis §4.1), else the snapshot's / bootstrap membership.
   const ConfState& conf() const { return conf_; }
+  // This node knows it was removed: its latest config names members but not
+  // itself, and that config is committed.
+  bool removed() const;
   // True while a leader transfer is in progress (leader only).
   NodeId transferee() const { return transferee_; }
 

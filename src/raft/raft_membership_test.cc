@@ -181,6 +181,9 @@ TEST(Membership, RemoveFollowerThenLeader) {
   EXPECT_EQ(net.leader(), leader);
   EXPECT_EQ(net.raft(leader).term(), term);
   EXPECT_EQ(net.raft(removed).term(), term);
+  // It learned that its removal committed (the driver may now drop it).
+  EXPECT_TRUE(net.raft(removed).removed());
+  for (uint64_t id : members) EXPECT_FALSE(net.raft(id).removed());
 
   // Now the leader removes itself: it keeps leading until the removal
   // commits, then steps down; the others elect a new leader.

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <random>
@@ -203,6 +204,7 @@ struct ShardHost::Shard {
   std::map<NodeId, Clock::time_point> snapshot_retry;  // after a failed stream
   std::unique_ptr<Install> staged;       // stepped into raft, not yet installed
   bool compacting = false;               // a compaction is queued
+  bool was_member = false;               // seen itself in the config
   // Guarded by mu_.
   LogIndex compacted;  // log entries up to here are deleted from storage
   LogIndex applied;
@@ -377,6 +379,71 @@ Status ShardHost::open_existing() {
                            }));
   for (ShardId id : ids) TESSERA_TRY(add_shard(id, {}));
   return Status::ok();
+}
+
+Status ShardHost::remove_replica(ShardId id) {
+  {
+    std::lock_guard lk(mu_);
+    if (shards_.count(id) == 0) return Status::ok();
+    to_remove_.push_back(id);
+  }
+  loop_cv_.notify_one();
+  return Status::ok();
+}
+
+void ShardHost::collect_removed(std::vector<Shard*>& shards) {
+  std::vector<ShardId> asked;
+  {
+    std::lock_guard lk(mu_);
+    asked.swap(to_remove_);
+  }
+  for (Shard*& s : shards) {
+    if (!s) continue;
+    const raft::Raft& r = *s->raft;
+    if (r.conf().voters.end() != std::find(r.conf().voters.begin(), r.conf().voters.end(), opts_.self) ||
+        r.conf().learners.end() != std::find(r.conf().learners.begin(), r.conf().learners.end(), opts_.self)) {
+      s->was_member = true;
+    }
+    bool wanted = std::find(asked.begin(), asked.end(), s->id) != asked.end();
+    if (!wanted && !(s->was_member && r.removed())) continue;
+    // Idle only: nothing staged, streaming or waiting for the applier.
+    if (s->staged || !s->sending.empty() || s->compacting) {
+      if (wanted) {
+        std::lock_guard lk(mu_);
+        to_remove_.push_back(s->id);  // retried next round
+      }
+      continue;
+    }
+    std::vector<Callback> failed;
+    {
+      std::lock_guard lk(mu_);
+      bool queued = false;
+      for (const auto& b : to_apply_) {
+        queued = queued || b->shard == s;
+        for (const auto& it : b->items) queued = queued || it.shard == s;
+      }
+      if (queued) {
+        if (wanted) to_remove_.push_back(s->id);
+        continue;
+      }
+      for (auto& [index, p] : s->pending) failed.push_back(std::move(p.done));
+      s->pending.clear();
+      auto node = shards_.extract(s->id);
+      retired_.push_back(std::move(node.mapped()));
+    }
+    spdlog::info("{}: removing this node's replica ({})", shard_name(s->id),
+                 wanted ? "asked to" : "removed from the group");
+    storage::WriteBatch wb;
+    std::string prefix = storage::shard_prefix(s->id);
+    wb.del_range(storage::Cf::log, prefix, prefix_successor(prefix));
+    wb.del_range(storage::Cf::state, prefix, prefix_successor(prefix));
+    wb.del(storage::Cf::state, replica_key(s->id));
+    Status st = engine_.write(wb, opts_.sync);
+    if (!st.is_ok()) spdlog::warn("{}: deleting the removed replica: {}", shard_name(s->id), st.to_string());
+    for (auto& cb : failed) cb(error_result(not_leader(s->id, raft::kNoNode)));
+    s = nullptr;
+  }
+  shards.erase(std::remove(shards.begin(), shards.end(), nullptr), shards.end());
 }
 
 bool ShardHost::has_shard(ShardId id) const {
@@ -754,6 +821,7 @@ void ShardHost::run_loop() {
       std::unique_lock lk(mu_);
       loop_cv_.wait_until(lk, next_tick, [&] {
         return stopping_ || !requests_.empty() || !messages_.empty() || !installs_.empty() ||
+               !to_remove_.empty() ||
                !snapshot_reports_.empty() || !compacted_.empty() ||
                (!proposals_.empty() && to_apply_.size() < kApplyBatchesMax);
       });
@@ -928,6 +996,7 @@ void ShardHost::run_loop() {
       for (Shard* s : shards) refresh_status(*s);
     }
     readies.clear();
+    collect_removed(shards);
     // A staged snapshot raft did not take (stale, or from an old term).
     for (Shard* s : shards) {
       if (!s->staged) continue;

@@ -108,6 +108,12 @@ class ShardHost final : public TransportHandler {
   // Opens every replica this node has stored (after a restart).
   Status open_existing();
   bool has_shard(ShardId id) const;
+  // Drops this node's replica of `id` and deletes its log and state. Done by
+  // the host itself once raft says the replica was removed from its group;
+  // also for the cluster agent, for a stale replica whose group moved on
+  // while this node was away. A later message from the group's leader
+  // creates it afresh.
+  Status remove_replica(ShardId id);
   NodeId self() const { return opts_.self; }
 
   // Queues `cmd` for `shard`. `done` runs once the command is committed and
@@ -178,6 +184,8 @@ class ShardHost final : public TransportHandler {
   // applied; idempotent, so recovery can redo it.
   Status install_data(ShardId id, const std::string& path, LogIndex index);
   Shard* create_on_demand_locked(ShardId id);
+  // Loop thread: drops replicas that are removed and idle.
+  void collect_removed(std::vector<Shard*>& shards);
   void refresh_status(Shard& s);
   void enqueue(Request r);
 
@@ -204,6 +212,8 @@ class ShardHost final : public TransportHandler {
   bool stopping_ = false;
   bool loop_done_ = false;
   std::unordered_map<ShardId, std::unique_ptr<Shard>> shards_;
+  std::vector<ShardId> to_remove_;                   // remove_replica requests
+  std::vector<std::unique_ptr<Shard>> retired_;      // removed; waiters may hold them
   Stats stats_;
   uint64_t next_context_ = 1;
   std::thread applier_;
