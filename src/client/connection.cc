@@ -65,15 +65,43 @@ Status status_from_grpc(const grpc::Status& status, const grpc::ClientContext& c
   return Status(code, std::move(message));
 }
 
-Connection::Impl::Impl(ConnectionOptions o) : options(std::move(o)) {
+std::optional<std::string> redirect_target(const grpc::ClientContext& ctx, const std::string& endpoint) {
+  const auto& trailers = ctx.GetServerTrailingMetadata();
+  auto errc = trailers.find(kErrcTrailer);
+  auto to = trailers.find(kRedirectTrailer);
+  if (errc == trailers.end() || to == trailers.end()) return std::nullopt;
+  // Only a refusal before proposal is safe to send again.
+  if (errc_from_name(std::string_view(errc->second.data(), errc->second.size())) != Errc::not_leader) {
+    return std::nullopt;
+  }
+  std::string target(to->second.data(), to->second.size());
+  if (target.empty() || target == endpoint) return std::nullopt;
+  return target;
+}
+
+Stubs::Stubs(const std::string& endpoint, int max_receive_bytes) {
   grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(options.max_receive_bytes);
-  channel = grpc::CreateCustomChannel(options.endpoint, grpc::InsecureChannelCredentials(), args);
+  args.SetMaxReceiveMessageSize(max_receive_bytes);
+  channel = grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
   ns = v1::Namespace::NewStub(channel);
   files = v1::Files::NewStub(channel);
   tables = v1::Tables::NewStub(channel);
   streams = v1::Streams::NewStub(channel);
   admin = v1::Admin::NewStub(channel);
+}
+
+Connection::Impl::Impl(ConnectionOptions o)
+    : options(std::move(o)), primary(std::make_shared<Stubs>(options.endpoint, options.max_receive_bytes)) {}
+
+std::shared_ptr<Stubs> Connection::Impl::stubs_for(const std::string& endpoint) {
+  if (endpoint == options.endpoint) return primary;
+  std::lock_guard lk(mu_);
+  auto it = redirected_.find(endpoint);
+  if (it != redirected_.end()) return it->second;
+  if (redirected_.size() >= kRedirectChannelsMax) redirected_.clear();
+  auto stubs = std::make_shared<Stubs>(endpoint, options.max_receive_bytes);
+  redirected_.emplace(endpoint, stubs);
+  return stubs;
 }
 
 Connection::Connection(ConnectionOptions options)
@@ -87,7 +115,7 @@ const Credentials& Connection::credentials() const { return impl_->options.crede
 // The unary calls: each is one Impl::call on the matching stub method.
 #define TESSERA_UNARY(fn, stub, Service, Method, Req, Resp)            \
   Result<v1::Resp> Connection::fn(const v1::Req& req) {                \
-    return impl_->call(*impl_->stub, &v1::Service::Stub::Method, req); \
+    return impl_->call(&Stubs::stub, &v1::Service::Stub::Method, req); \
   }
 
 TESSERA_UNARY(stat, ns, Namespace, Stat, StatRequest, StatResponse)
@@ -136,7 +164,7 @@ TESSERA_UNARY(server_status, admin, Admin, Status, StatusRequest, StatusResponse
 // usual unary budget.
 Result<v1::FetchResponse> Connection::fetch(const v1::FetchRequest& req) {
   int64_t timeout_ms = impl_->options.unary_timeout_ms + static_cast<int64_t>(req.max_wait_ms());
-  return impl_->call(*impl_->streams, &v1::Streams::Stub::Fetch, req, timeout_ms);
+  return impl_->call(&Stubs::streams, &v1::Streams::Stub::Fetch, req, timeout_ms);
 }
 
 }  // namespace tessera::client

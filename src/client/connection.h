@@ -11,9 +11,21 @@
 // "cannot reach tessera at HOST:PORT" and other gRPC codes map to the
 // nearest Errc.
 //
+// Redirects: a node that holds no replica of the shard a request needs
+// refuses with Errc::not_leader and an `x-tessera-redirect: HOST:PORT`
+// trailer. A not_leader refusal means nothing was proposed, so every unary
+// call (read or write) and a file read that has returned no data yet is
+// sent again to that endpoint, following at most kRedirectHopsMax redirects
+// within the call's one deadline; channels to redirect targets are cached.
+// Nothing else is retried: an Errc::unavailable (a write's outcome unknown,
+// a server unreachable) comes back to the caller as it is. A file write
+// stream is never redirected (its pieces are not kept to send again); the
+// server forwards those to the shard's leader itself.
+//
 // gRPC headers stay out of this header (pimpl); the generated message types
 // are part of the interface. A Connection is safe to use from several
-// threads (gRPC stubs are); FileWriter and FileReader are not.
+// threads (gRPC stubs are); FileWriter and FileReader are not, and must not
+// outlive the Connection that opened them.
 
 #include <cstdint>
 #include <memory>
@@ -95,9 +107,11 @@ class Connection {
   Result<v1::WhoAmIResponse> who_am_i(const v1::WhoAmIRequest& req);
   Result<v1::StatusResponse> server_status(const v1::StatusRequest& req);
 
- private:
-  // Defined in client/connection_impl.h (gRPC-facing, internal).
+  // Defined in client/connection_impl.h (gRPC-facing, internal; named here
+  // so that the file streams can reach the channel cache).
   struct Impl;
+
+ private:
   std::unique_ptr<Impl> impl_;
 };
 

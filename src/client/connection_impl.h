@@ -4,7 +4,12 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "client/connection.h"
@@ -15,6 +20,12 @@ namespace tessera::client {
 inline constexpr char kKeyIdHeader[] = "x-tessera-key-id";
 inline constexpr char kSecretHeader[] = "x-tessera-secret";
 inline constexpr char kErrcTrailer[] = "x-tessera-errc";
+inline constexpr char kRedirectTrailer[] = "x-tessera-redirect";
+
+// Redirects one call follows before it returns the last refusal.
+inline constexpr int kRedirectHopsMax = 3;
+// Channels kept to endpoints other than the configured one.
+inline constexpr size_t kRedirectChannelsMax = 8;
 
 // A ClientContext carrying the auth metadata of `creds` and, when
 // timeout_ms > 0, a deadline timeout_ms from now.
@@ -26,36 +37,70 @@ std::unique_ptr<grpc::ClientContext> make_context(const Credentials& creds, int6
 Status status_from_grpc(const grpc::Status& status, const grpc::ClientContext& ctx,
                         const std::string& endpoint);
 
-struct Connection::Impl {
-  explicit Impl(ConnectionOptions o);
+// The endpoint a failed call redirects to: the `x-tessera-redirect` trailer
+// of a not_leader refusal (nothing was proposed, so the call may be sent
+// again), unless it names `endpoint` itself. nullopt for any other failure.
+std::optional<std::string> redirect_target(const grpc::ClientContext& ctx, const std::string& endpoint);
 
-  // One blocking unary call: `method` is a Stub member such as
-  // &v1::Namespace::Stub::Stat.
-  template <typename Stub, typename Req, typename Resp>
-  Result<Resp> call(Stub& stub,
-                    grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                    const Req& req, int64_t timeout_ms) {
-    auto ctx = make_context(options.credentials, timeout_ms);
-    Resp resp;
-    grpc::Status s = (stub.*method)(ctx.get(), req, &resp);
-    if (!s.ok()) return status_from_grpc(s, *ctx, options.endpoint);
-    return resp;
-  }
-
-  template <typename Stub, typename Req, typename Resp>
-  Result<Resp> call(Stub& stub,
-                    grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                    const Req& req) {
-    return call(stub, method, req, options.unary_timeout_ms);
-  }
-
-  ConnectionOptions options;
+// One channel and a stub per service.
+struct Stubs {
+  Stubs(const std::string& endpoint, int max_receive_bytes);
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::Namespace::Stub> ns;
   std::unique_ptr<v1::Files::Stub> files;
   std::unique_ptr<v1::Tables::Stub> tables;
   std::unique_ptr<v1::Streams::Stub> streams;
   std::unique_ptr<v1::Admin::Stub> admin;
+};
+
+struct Connection::Impl {
+  explicit Impl(ConnectionOptions o);
+
+  // The stubs for `endpoint`: the configured one, or a cached channel to a
+  // redirect target (the cache is dropped whole when it is full; calls in
+  // flight keep theirs alive). Thread-safe.
+  std::shared_ptr<Stubs> stubs_for(const std::string& endpoint);
+
+  // One blocking unary call: `which` picks the service's stub and `method`
+  // is a Stub member such as &v1::Namespace::Stub::Stat. Follows at most
+  // kRedirectHopsMax redirects, all within the one deadline.
+  template <typename Stub, typename Req, typename Resp>
+  Result<Resp> call(std::unique_ptr<Stub> Stubs::*which,
+                    grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                    const Req& req, int64_t timeout_ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    std::string endpoint = options.endpoint;
+    for (int hop = 0;; ++hop) {
+      auto left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         deadline - std::chrono::steady_clock::now())
+                         .count();
+      auto ctx = make_context(options.credentials, std::max<int64_t>(1, left_ms));
+      auto stubs = stubs_for(endpoint);
+      Resp resp;
+      Stub& stub = *((*stubs).*which);
+      grpc::Status s = (stub.*method)(ctx.get(), req, &resp);
+      if (s.ok()) return resp;
+      auto next = redirect_target(*ctx, endpoint);
+      if (!next || hop == kRedirectHopsMax || std::chrono::steady_clock::now() >= deadline) {
+        return status_from_grpc(s, *ctx, endpoint);
+      }
+      endpoint = *next;
+    }
+  }
+
+  template <typename Stub, typename Req, typename Resp>
+  Result<Resp> call(std::unique_ptr<Stub> Stubs::*which,
+                    grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                    const Req& req) {
+    return call(which, method, req, options.unary_timeout_ms);
+  }
+
+  ConnectionOptions options;
+  const std::shared_ptr<Stubs> primary;
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Stubs>> redirected_;  // by endpoint
 };
 
 }  // namespace tessera::client

@@ -1,13 +1,16 @@
-// Connection against an in-process fake server: auth metadata, error
-// conversion, and the two file streams.
+// Connection against in-process fake servers: auth metadata, error
+// conversion, the two file streams, and following redirects.
 
 #include "client/connection.h"
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <map>
 #include <string>
 
+#include "client/connection_impl.h"
 #include "client/file_stream.h"
 #include "tessera/v1/tessera.grpc.pb.h"
 
@@ -20,14 +23,35 @@ std::string metadata(grpc::ServerContext* ctx, const std::string& key) {
   return std::string(it->second.data(), it->second.size());
 }
 
+// Refuses like a node holding no replica: not_leader, naming `to`.
+grpc::Status redirect(grpc::ServerContext* ctx, const std::string& to) {
+  ctx->AddTrailingMetadata("x-tessera-errc", "not_leader");
+  ctx->AddTrailingMetadata("x-tessera-redirect", to);
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "shard 2: not hosted on this node; retry at " + to);
+}
+
 // Stat succeeds for "/ok", fails with a Tessera error for "/denied" and with
-// a bare gRPC status for "/bare"; every call checks the credentials.
+// a bare gRPC status for "/bare", redirects a path in `redirects`, and
+// answers "/unknown" with an outcome-unknown failure that still carries a
+// redirect trailer; every call checks the credentials.
 class FakeNamespace final : public v1::Namespace::Service {
+ public:
+  std::map<std::string, std::string> redirects;  // path → endpoint; set before calls
+  std::atomic<int> stat_calls{0};
+
+ private:
   grpc::Status Stat(grpc::ServerContext* ctx, const v1::StatRequest* req,
                     v1::StatResponse* resp) override {
+    ++stat_calls;
     if (metadata(ctx, "x-tessera-key-id") != "TK1" || metadata(ctx, "x-tessera-secret") != "S1") {
       ctx->AddTrailingMetadata("x-tessera-errc", "unauthenticated");
       return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "bad key");
+    }
+    if (auto it = redirects.find(req->path()); it != redirects.end()) return redirect(ctx, it->second);
+    if (req->path() == "/unknown") {
+      ctx->AddTrailingMetadata("x-tessera-errc", "unavailable");
+      ctx->AddTrailingMetadata("x-tessera-redirect", "127.0.0.1:1");
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "/unknown: outcome unknown");
     }
     if (req->path() == "/denied") {
       ctx->AddTrailingMetadata("x-tessera-errc", "permission_denied");
@@ -47,6 +71,7 @@ class FakeFiles final : public v1::Files::Service {
   std::string content;
   std::string first_path;
   size_t piece = 3;
+  std::map<std::string, std::string> redirects;  // Read: path → endpoint
 
   grpc::Status Write(grpc::ServerContext*, grpc::ServerReader<v1::WriteRequest>* reader,
                      v1::WriteResponse* resp) override {
@@ -72,6 +97,7 @@ class FakeFiles final : public v1::Files::Service {
 
   grpc::Status Read(grpc::ServerContext* ctx, const v1::ReadRequest* req,
                     grpc::ServerWriter<v1::ReadResponse>* writer) override {
+    if (auto it = redirects.find(req->path()); it != redirects.end()) return redirect(ctx, it->second);
     if (req->path() != "/f") {
       ctx->AddTrailingMetadata("x-tessera-errc", "not_found");
       return grpc::Status(grpc::StatusCode::NOT_FOUND, req->path() + ": not found");
@@ -86,6 +112,25 @@ class FakeFiles final : public v1::Files::Service {
   }
 };
 
+// One fake server: the two services above on a free local port.
+struct FakeServer {
+  FakeNamespace ns;
+  FakeFiles files;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+
+  void start() {
+    grpc::ServerBuilder b;
+    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    b.RegisterService(&ns);
+    b.RegisterService(&files);
+    server = b.BuildAndStart();
+    ASSERT_NE(server, nullptr);
+    ASSERT_GT(port, 0);
+  }
+  std::string endpoint() const { return "127.0.0.1:" + std::to_string(port); }
+};
+
 class ConnectionTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -96,8 +141,13 @@ class ConnectionTest : public ::testing::Test {
     server_ = b.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     ASSERT_GT(port_, 0);
+    other_.start();
   }
-  void TearDown() override { server_->Shutdown(); }
+  void TearDown() override {
+    server_->Shutdown();
+    other_.server->Shutdown();
+  }
+  std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
 
   std::unique_ptr<Connection> connect(const std::string& key_id = "TK1") {
     ConnectionOptions o;
@@ -112,6 +162,7 @@ class ConnectionTest : public ::testing::Test {
   FakeNamespace ns_;
   FakeFiles files_;
   std::unique_ptr<grpc::Server> server_;
+  FakeServer other_;  // a second node, for redirects
 };
 
 TEST_F(ConnectionTest, SendsCredentials) {
@@ -205,6 +256,63 @@ TEST_F(ConnectionTest, ReadErrorAndEarlyDestroy) {
 
   auto w = conn->open_writer();
   w.reset();  // cancels without sending anything
+}
+
+TEST_F(ConnectionTest, FollowsRedirect) {
+  ns_.redirects["/moved"] = other_.endpoint();
+  v1::StatRequest req;
+  req.set_path("/moved");
+  auto conn = connect();
+  auto r = conn->stat(req);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(r->stat().path(), "/moved");
+  EXPECT_EQ(ns_.stat_calls, 1);
+  EXPECT_EQ(other_.ns.stat_calls, 1);
+  // The next call starts at the configured endpoint again.
+  req.set_path("/ok");
+  ASSERT_TRUE(conn->stat(req).is_ok());
+  EXPECT_EQ(ns_.stat_calls, 2);
+  EXPECT_EQ(conn->endpoint(), endpoint());
+}
+
+TEST_F(ConnectionTest, GivesUpAfterTooManyRedirects) {
+  ns_.redirects["/loop"] = other_.endpoint();
+  other_.ns.redirects["/loop"] = endpoint();
+  v1::StatRequest req;
+  req.set_path("/loop");
+  auto r = connect()->stat(req);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().code(), Errc::not_leader);
+  EXPECT_NE(r.status().message().find("retry at"), std::string::npos);
+  EXPECT_EQ(ns_.stat_calls + other_.ns.stat_calls, kRedirectHopsMax + 1);
+}
+
+TEST_F(ConnectionTest, NeverRetriesAnUnknownOutcome) {
+  v1::StatRequest req;
+  req.set_path("/unknown");
+  auto r = connect()->stat(req);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().code(), Errc::unavailable);
+  EXPECT_EQ(r.status().message(), "/unknown: outcome unknown");
+  EXPECT_EQ(ns_.stat_calls, 1);
+}
+
+TEST_F(ConnectionTest, ReaderFollowsRedirect) {
+  files_.redirects["/f"] = other_.endpoint();
+  other_.files.content = "elsewhere";
+  v1::ReadRequest rr;
+  rr.set_path("/f");
+  auto conn = connect();
+  auto reader = conn->open_reader(rr);
+  std::string got;
+  v1::ReadResponse piece;
+  while (true) {
+    auto more = reader->next(&piece);
+    ASSERT_TRUE(more.is_ok()) << more.status().to_string();
+    if (!*more) break;
+    got += piece.data();
+  }
+  EXPECT_EQ(got, "elsewhere");
 }
 
 TEST(Connection, UnreachableServer) {

@@ -53,10 +53,23 @@ Result<v1::WriteResponse> FileWriter::finish() {
 }
 
 struct FileReader::State {
+  Connection::Impl* conn = nullptr;  // outlives the reader
+  v1::ReadRequest request;
   std::string endpoint;
+  std::shared_ptr<Stubs> stubs;  // keeps a redirect target's channel alive
   std::unique_ptr<grpc::ClientContext> ctx;
   std::unique_ptr<grpc::ClientReader<v1::ReadResponse>> reader;
   bool finished = false;
+  bool received = false;  // a piece was returned: no redirect after that
+  int hops = 0;
+
+  void open(const std::string& to) {
+    reader.reset();  // before the context it uses
+    endpoint = to;
+    stubs = conn->stubs_for(endpoint);
+    ctx = make_context(conn->options.credentials, 0);
+    reader = stubs->files->Read(ctx.get(), request);
+  }
 };
 
 FileReader::FileReader(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -73,26 +86,40 @@ FileReader::~FileReader() {
 
 Result<bool> FileReader::next(v1::ReadResponse* out) {
   TESSERA_ASSERT(!state_->finished);
-  if (state_->reader->Read(out)) return true;
-  state_->finished = true;
-  grpc::Status s = state_->reader->Finish();
-  if (!s.ok()) return status_from_grpc(s, *state_->ctx, state_->endpoint);
-  return false;
+  for (;;) {
+    if (state_->reader->Read(out)) {
+      state_->received = true;
+      return true;
+    }
+    grpc::Status s = state_->reader->Finish();
+    if (s.ok()) {
+      state_->finished = true;
+      return false;
+    }
+    // A refusal before any data came: read from the node it names instead.
+    auto next = redirect_target(*state_->ctx, state_->endpoint);
+    if (!next || state_->received || state_->hops == kRedirectHopsMax) {
+      state_->finished = true;
+      return status_from_grpc(s, *state_->ctx, state_->endpoint);
+    }
+    ++state_->hops;
+    state_->open(*next);
+  }
 }
 
 std::unique_ptr<FileWriter> Connection::open_writer() {
   auto st = std::make_unique<FileWriter::State>();
   st->endpoint = impl_->options.endpoint;
   st->ctx = make_context(impl_->options.credentials, 0);
-  st->writer = impl_->files->Write(st->ctx.get(), &st->response);
+  st->writer = impl_->primary->files->Write(st->ctx.get(), &st->response);
   return std::make_unique<FileWriter>(std::move(st));
 }
 
 std::unique_ptr<FileReader> Connection::open_reader(const v1::ReadRequest& req) {
   auto st = std::make_unique<FileReader::State>();
-  st->endpoint = impl_->options.endpoint;
-  st->ctx = make_context(impl_->options.credentials, 0);
-  st->reader = impl_->files->Read(st->ctx.get(), req);
+  st->conn = impl_.get();
+  st->request = req;
+  st->open(impl_->options.endpoint);
   return std::make_unique<FileReader>(std::move(st));
 }
 

@@ -7,6 +7,7 @@
 
 #include "cluster/meta_keys.h"
 #include "cluster/meta_reader.h"
+#include "node/shard_locations.h"
 #include "shard/shard_host.h"
 #include "transport/peer_transport.h"
 
@@ -124,7 +125,7 @@ void ClusterAgent::register_methods() {
     raft::NodeId leader = meta_leader();
     if (leader == self_) {
       record(hb);
-      return std::string();
+      return locations_reply().SerializeAsString();
     }
     // A node that does not know the meta leader yet (it is joining) sends
     // its heartbeat to any member; members pass it on, once.
@@ -295,6 +296,7 @@ void ClusterAgent::send_heartbeat() {
   }
   if (leader == self_) {
     record(hb);
+    cache_locations(locations_reply());
     return;
   }
   std::string addr;
@@ -312,7 +314,65 @@ void ClusterAgent::send_heartbeat() {
   }
   if (addr.empty()) return;
   auto r = transport_.call(addr, "heartbeat", hb.SerializeAsString(), opts_.heartbeat_ms);
-  if (!r.is_ok()) spdlog::debug("heartbeat to node {}: {}", leader.value, r.status().to_string());
+  if (!r.is_ok()) {
+    spdlog::debug("heartbeat to node {}: {}", leader.value, r.status().to_string());
+    return;
+  }
+  internal::HeartbeatReply reply;
+  if (!reply.ParseFromString(*r)) {
+    spdlog::warn("heartbeat to node {}: malformed reply", leader.value);
+    return;
+  }
+  cache_locations(reply);
+}
+
+internal::HeartbeatReply ClusterAgent::locations_reply() {
+  std::lock_guard lk(mu_);
+  int64_t now = steady_ms();
+  std::vector<const internal::Heartbeat*> fresh;
+  for (const auto& [node, rep] : reports_) {
+    if (now - rep.received_ms < opts_.down_after_ms) fresh.push_back(&rep.heartbeat);
+  }
+  auto reply = locate_shards(fresh);
+  auto& addresses = *reply.mutable_addresses();
+  for (const auto& loc : reply.shards()) {
+    for (uint64_t n : candidates(loc, 0)) {
+      if (addresses.count(n) != 0) continue;
+      auto it = addresses_.find(n);
+      auto rep = reports_.find(n);
+      if (it != addresses_.end()) {
+        addresses[n] = it->second;
+      } else if (rep != reports_.end() && !rep->second.heartbeat.address().empty()) {
+        addresses[n] = rep->second.heartbeat.address();
+      }
+    }
+  }
+  return reply;
+}
+
+void ClusterAgent::cache_locations(const internal::HeartbeatReply& reply) {
+  std::lock_guard lk(mu_);
+  locations_.clear();
+  for (const auto& loc : reply.shards()) locations_[loc.shard()] = loc;
+  location_addresses_.clear();
+  for (const auto& [id, addr] : reply.addresses()) location_addresses_[id] = addr;
+}
+
+std::optional<server::ReplicaRef> ClusterAgent::locate(ShardId shard) {
+  std::lock_guard lk(mu_);
+  auto it = locations_.find(shard.value);
+  if (it == locations_.end()) return std::nullopt;
+  for (uint64_t n : candidates(it->second, self_.value)) {
+    auto a = addresses_.find(n);
+    std::string addr = a != addresses_.end() ? a->second : std::string();
+    if (addr.empty()) {
+      auto b = location_addresses_.find(n);
+      if (b != location_addresses_.end()) addr = b->second;
+    }
+    if (addr.empty()) continue;
+    return server::ReplicaRef{raft::NodeId(n), addr, n == it->second.leader()};
+  }
+  return std::nullopt;
 }
 
 cluster::ClusterView ClusterAgent::build_view() {

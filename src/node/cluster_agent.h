@@ -6,16 +6,19 @@
 //     leads, heartbeats (on the meta leader), health questions.
 //   - Keeps the peer transport's address book in step with the meta shard's
 //     node table.
-//   - Once a heartbeat period: reports its replicas to the meta leader; and,
-//     on the meta leader, plans replica placement (cluster/placement.h) and
-//     sends each action to the shard's leader.
-//   - Forwards proposals and read-index requests for the Backend.
+//   - Once a heartbeat period: reports its replicas to the meta leader and
+//     caches its reply, where every shard's leader and replicas are
+//     (node/shard_locations.h); on the meta leader, plans replica placement
+//     (cluster/placement.h) and sends each action to the shard's leader.
+//   - Forwards proposals and read-index requests for the Backend, and
+//     locates the shards this node holds no replica of (redirects).
 //
 // Threads: one agent thread; call handlers run on gRPC threads.
 
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <condition_variable>
@@ -58,6 +61,7 @@ class ClusterAgent final : public server::Forwarder {
   Result<internal::CommandResult> propose(raft::NodeId node, ShardId shard,
                                           const internal::Command& cmd) override;
   Result<LogIndex> read_index(raft::NodeId node, ShardId shard) override;
+  std::optional<server::ReplicaRef> locate(ShardId shard) override;
 
   // Health answers as JSON, from the meta leader (asked over the network
   // when it is another node).
@@ -84,6 +88,9 @@ class ClusterAgent final : public server::Forwarder {
   std::string local_answer(const std::string& method, const std::string& request);
   internal::Heartbeat make_heartbeat() const;
   void record(const internal::Heartbeat& hb);
+  // Meta leader: the heartbeat reply, from the fresh reports.
+  internal::HeartbeatReply locations_reply();
+  void cache_locations(const internal::HeartbeatReply& reply);
 
   const raft::NodeId self_;
   const std::string address_;
@@ -104,6 +111,10 @@ class ClusterAgent final : public server::Forwarder {
   std::map<uint64_t, Report> reports_;  // meta leader: latest per node
   int64_t leader_since_ms_ = 0;         // when this node became meta leader
   std::map<uint64_t, int64_t> busy_until_ms_;  // shard → no new action before
+  // The meta leader's latest heartbeat reply: shard → location, and the
+  // addresses it named (used when the meta table lacks a node).
+  std::map<uint64_t, internal::ShardLocation> locations_;
+  std::map<uint64_t, std::string> location_addresses_;
   std::thread thread_;
 };
 

@@ -10,6 +10,7 @@
 #include "namespace/paths.h"
 #include "namespace/volume_machine.h"
 #include "namespace/volume_store.h"
+#include "server/redirect.h"
 
 namespace tessera::server {
 
@@ -39,7 +40,11 @@ Status result_status(const internal::CommandResult& r) {
 
 const ShardId kMeta(cluster::kMetaShard);
 
+thread_local uint64_t t_proposals = 0;
+
 }  // namespace
+
+uint64_t Backend::proposals_on_this_thread() { return t_proposals; }
 
 Backend::Backend(storage::Engine& engine, shard::ShardHost& host, Metrics& metrics)
     : engine_(engine), host_(host), metrics_(metrics), requests_(metrics) {}
@@ -66,21 +71,39 @@ internal::CommandResult Backend::propose(ShardId shard, internal::Command cmd,
 }
 
 internal::CommandResult Backend::propose_stamped(ShardId shard, const internal::Command& cmd) {
+  ++t_proposals;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kCommandTimeoutMs);
   for (;;) {
     auto r = host_.propose_wait(shard, cmd);
     if (static_cast<Errc>(r.errc()) != Errc::not_leader) return r;
     // Refused before it was proposed: safe to send to the leader or retry.
     raft::NodeId leader = host_.leader(shard);
+    if (leader == raft::kNoNode && forwarder_ != nullptr && !host_.has_shard(shard)) {
+      auto loc = forwarder_->locate(shard);
+      if (loc && loc->leader) leader = loc->node;
+    }
     if (leader != raft::kNoNode && leader != host_.self() && forwarder_ != nullptr) {
       auto fr = forwarder_->propose(leader, shard, cmd);
       if (!fr.is_ok()) return error_result(fr.status());
       if (static_cast<Errc>(fr->errc()) != Errc::not_leader) return *fr;
       r = *fr;
     }
-    if (std::chrono::steady_clock::now() >= deadline) return r;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      // Still refused before proposal: the client may try a replica itself.
+      return host_.has_shard(shard) ? r : error_result(not_hosted(shard));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+Status Backend::not_hosted(ShardId shard) const {
+  if (forwarder_ != nullptr) {
+    if (auto loc = forwarder_->locate(shard); loc && !loc->address.empty()) {
+      return redirect_status(shard, loc->address);
+    }
+  }
+  return Status(Errc::not_leader, "shard " + std::to_string(shard.value) +
+                                      ": not hosted on this node, and no node holding it is known yet");
 }
 
 Status Backend::read_barrier(ShardId shard) const {
@@ -91,9 +114,9 @@ Status Backend::read_barrier(ShardId shard) const {
                                     .count());
   };
   for (;;) {
+    if (!host_.has_shard(shard)) return not_hosted(shard);
     Status st = host_.read_barrier(shard, left());
     if (st.code() != Errc::not_leader) return st;
-    if (!host_.has_shard(shard)) return st;
     raft::NodeId leader = host_.leader(shard);
     if (leader != raft::kNoNode && leader != host_.self() && forwarder_ != nullptr) {
       auto index = forwarder_->read_index(leader, shard);
@@ -203,6 +226,9 @@ Status Backend::bring_up_volume(const internal::VolumeRecord& v) {
 }
 
 void Backend::maybe_refresh_routes() const {
+  // Without a meta replica the last table read stands (requests are
+  // redirected at authentication).
+  if (!host_.has_shard(kMeta)) return;
   {
     std::shared_lock lk(routes_mu_);
     if (routes_index_ == host_.applied_index(kMeta)) return;
@@ -235,6 +261,7 @@ Route Backend::route(std::string_view path) const {
 
 Result<internal::Principal> Backend::authenticate(std::string_view key_id,
                                                   std::string_view secret) const {
+  if (!host_.has_shard(kMeta)) return not_hosted(kMeta);
   LogIndex meta_index = host_.applied_index(kMeta);
   std::string digest = cluster::sha256(secret);
   {
@@ -318,6 +345,7 @@ Result<internal::VolumeRecord> Backend::create_volume(const internal::Principal&
     auto parent_path = path.substr(0, path.rfind('/'));
     if (parent_path.empty()) parent_path = "/";
     Route pr = route(parent_path);
+    TESSERA_TRY(read_barrier(pr.shard));  // also redirects when not hosted here
     auto snap = snapshot();
     storage::SnapshotReader r(*snap, pr.shard);
     TESSERA_ASSIGN_OR_RETURN(auto parent, ns::stat_path(ns::VolumeView(r), who, parent_path));
@@ -346,6 +374,7 @@ Status Backend::remove_volume(const internal::Principal& who, std::string_view r
   std::lock_guard lk(volume_ops_mu_);
   Route here = route(path);
   if (here.volume.path() != path) return Status(Errc::not_found, path + ": no volume is mounted here");
+  TESSERA_TRY(read_barrier(here.shard));
   {
     auto snap = snapshot();
     storage::SnapshotReader r(*snap, here.shard);

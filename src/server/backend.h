@@ -4,6 +4,11 @@
 // proposes commands and opens read snapshots. It owns the volume table cache
 // and the multi-step volume lifecycle (meta record → shard → mount entry).
 //
+// A node may hold no replica of a shard (volumes live on `replication` of N
+// nodes). Proposals for such a shard are forwarded to its leader as the
+// Forwarder last located it; reads and authentication refuse with a redirect
+// (server/redirect.h) naming a node that holds it.
+//
 // Thread safety: every method may be called from any request thread.
 
 #include <atomic>
@@ -34,6 +39,13 @@ struct Route {
   ShardId shard;
 };
 
+// Another node that holds a replica of a shard.
+struct ReplicaRef {
+  raft::NodeId node;
+  std::string address;  // its gRPC host:port, for peers and clients alike
+  bool leader = false;  // it led the shard when last reported
+};
+
 // Reaches other nodes on the Backend's behalf (implemented by the node over
 // the peer transport). Calls block up to their own deadline.
 class Forwarder {
@@ -45,6 +57,11 @@ class Forwarder {
                                                   const internal::Command& cmd) = 0;
   // The read index of `shard` from its leader `node`.
   virtual Result<LogIndex> read_index(raft::NodeId node, ShardId shard) = 0;
+  // A node other than this one holding `shard`: its leader when known, else
+  // one of its replicas (voters before learners). From the meta leader's
+  // latest heartbeat reply, so about a heartbeat period old; nullopt when
+  // nothing is known yet. Never blocks on the network.
+  virtual std::optional<ReplicaRef> locate(ShardId shard) = 0;
 };
 
 struct AdminCredentials {
@@ -68,6 +85,8 @@ class Backend {
   Status start(int64_t timeout_ms);
   bool ready() const { return ready_.load(); }
 
+  // Checks an access key against this node's replica of the meta shard (a
+  // redirect when it holds none).
   Result<internal::Principal> authenticate(std::string_view key_id, std::string_view secret) const;
 
   // The volume holding `path` (already normalised).
@@ -83,8 +102,13 @@ class Backend {
   // Proposes an already stamped command (principal and clock set), as the
   // leader's end of a forwarded proposal does.
   internal::CommandResult propose_stamped(ShardId shard, const internal::Command& cmd);
+  // How many proposals the calling thread has made through this class. A
+  // request handler compares it before and after to tell a refusal before
+  // anything was proposed from a failure after one (rpc.h serve()).
+  static uint64_t proposals_on_this_thread();
   // Waits until this node's replica of `shard` has applied every write
-  // acknowledged before the call (ReadIndex, through the leader).
+  // acknowledged before the call (ReadIndex, through the leader). A redirect
+  // (Errc::not_leader, server/redirect.h) when this node holds no replica.
   Status read_barrier(ShardId shard) const;
   // The same, converting a failed result into a Status.
   Result<internal::CommandResult> propose_ok(ShardId shard, internal::Command cmd,
@@ -120,6 +144,9 @@ class Backend {
  private:
   Status bring_up_volume(const internal::VolumeRecord& v);
   Status refresh_routes() const;
+  // The refusal for a shard this node holds no replica of: a redirect to
+  // the located replica, else a plain not_leader.
+  Status not_hosted(ShardId shard) const;
   void maybe_refresh_routes() const;
   internal::Principal node_principal() const;
 

@@ -113,7 +113,6 @@ class NamespaceService final : public v1::Namespace::Service {
       TESSERA_ASSIGN_OR_RETURN(auto parts, ns::split_path(path));
       // mkdir -p creates each missing ancestor in turn (possibly in other volumes).
       size_t first = req->parents() ? 1 : parts.size();
-      internal::CommandResult last;
       for (size_t i = first; i <= parts.size(); ++i) {
         std::vector<std::string> prefix(parts.begin(), parts.begin() + static_cast<long>(i));
         std::string p = ns::join_path(prefix);
@@ -125,9 +124,15 @@ class NamespaceService final : public v1::Namespace::Service {
         c->set_kind(ObjectKind::KIND_DIRECTORY);
         c->set_mode(i == parts.size() ? req->mode() : 0);
         c->set_parents(req->parents());
-        last = b_.propose(r.shard, cmd, who);
-        TESSERA_TRY(status_of(last));
+        if (i == parts.size()) {
+          // The Stat comes from the command's result: this node may hold no
+          // replica to read it back from.
+          TESSERA_ASSIGN_OR_RETURN(*resp->mutable_stat(), b_.propose_stat(p, std::move(cmd), who));
+          return Status::ok();
+        }
+        TESSERA_TRY(status_of(b_.propose(r.shard, cmd, who)));
       }
+      // `path` is a volume root: nothing was created there.
       ReadView rv(b_, path);
       TESSERA_TRY(rv.ready());
       TESSERA_ASSIGN_OR_RETURN(auto n, ns::stat_path(rv.view(), who, path));

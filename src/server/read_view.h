@@ -3,6 +3,9 @@
 // shard, for read requests. Lives on the request's stack. The snapshot is
 // taken after a read barrier on the volume's shard, so it holds every write
 // acknowledged before the read began (check ready() before using it).
+// On a node with no replica of the volume's shard, ready() is a redirect
+// (server/redirect.h) to a node that has one. The meta shard is read
+// locally: a node without it refuses earlier, in Backend::authenticate.
 
 #include <memory>
 #include <string>

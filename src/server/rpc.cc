@@ -1,5 +1,7 @@
 #include "server/rpc.h"
 
+#include "server/redirect.h"
+
 namespace tessera::server {
 namespace {
 
@@ -42,6 +44,7 @@ std::string_view metadata(const grpc::ServerContext* ctx, std::string_view key) 
 grpc::Status to_grpc(grpc::ServerContext* ctx, const Status& st) {
   if (st.is_ok()) return grpc::Status::OK;
   ctx->AddTrailingMetadata(std::string(kErrcTrailer), std::string(errc_name(st.code())));
+  if (auto address = redirect_address(st)) ctx->AddTrailingMetadata(std::string(kRedirectTrailer), *address);
   return grpc::Status(grpc_code(st.code()), st.message());
 }
 

@@ -313,6 +313,24 @@ Status ShardHost::open_shard_locked(ShardId id, std::vector<NodeId> bootstrap) {
   if (snap) {
     TESSERA_ASSIGN_OR_RETURN(restored.snapshot, raft::decode_snapshot_meta(*snap));
   }
+  LogIndex durable_commit = std::max(restored.hard_state.commit,
+                                     restored.snapshot ? restored.snapshot->index : LogIndex());
+  if (restored.applied > durable_commit) {
+    if (hs || snap) {
+      return Status(Errc::corruption, shard_name(id) + ": applied index " + std::to_string(restored.applied.value) +
+                                          " is past the recorded commit index " +
+                                          std::to_string(durable_commit.value));
+    }
+    // State without any raft record: left over from a replica of this shard
+    // that was deleted. Start empty; the leader's snapshot fills it.
+    spdlog::warn("{}: discarding state left over from a deleted replica (applied index {})", shard_name(id),
+                 restored.applied.value);
+    storage::WriteBatch wb;
+    wb.del_range(storage::Cf::state, data_start(id), data_end(id));
+    wb.del(storage::Cf::state, state_key(id, kAppliedKey));
+    TESSERA_TRY(engine_.write(wb, true));
+    restored.applied = LogIndex();
+  }
   TESSERA_ASSIGN_OR_RETURN(auto conf, read(kConfKey));
   if (conf) {
     TESSERA_ASSIGN_OR_RETURN(auto meta, raft::decode_snapshot_meta(*conf));
@@ -418,10 +436,15 @@ void ShardHost::collect_removed(std::vector<Shard*>& shards) {
     {
       std::lock_guard lk(mu_);
       bool queued = false;
-      for (const auto& b : to_apply_) {
-        queued = queued || b->shard == s;
-        for (const auto& it : b->items) queued = queued || it.shard == s;
-      }
+      auto uses = [&](const ApplyBatch& b) {
+        if (b.shard == s) return true;
+        for (const auto& it : b.items) {
+          if (it.shard == s) return true;
+        }
+        return false;
+      };
+      for (const auto& b : to_apply_) queued = queued || uses(*b);
+      if (applying_ != nullptr) queued = queued || uses(*applying_);
       if (queued) {
         if (wanted) to_remove_.push_back(s->id);
         continue;
@@ -1109,6 +1132,7 @@ void ShardHost::run_applier() {
       if (to_apply_.empty()) return;  // the loop is done and nothing is left
       b = std::move(to_apply_.front());
       to_apply_.pop_front();
+      applying_ = b.get();
     }
     loop_cv_.notify_one();  // room for more proposals
     if (b->install) {
@@ -1118,6 +1142,8 @@ void ShardHost::run_applier() {
     } else {
       apply(*b);
     }
+    std::lock_guard lk(mu_);
+    applying_ = nullptr;
   }
 }
 

@@ -214,6 +214,7 @@ class ShardHost final : public TransportHandler {
   std::unordered_map<ShardId, std::unique_ptr<Shard>> shards_;
   std::vector<ShardId> to_remove_;                   // remove_replica requests
   std::vector<std::unique_ptr<Shard>> retired_;      // removed; waiters may hold them
+  const ApplyBatch* applying_ = nullptr;             // the batch the applier is on
   Stats stats_;
   uint64_t next_context_ = 1;
   std::thread applier_;
