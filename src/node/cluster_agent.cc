@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "cluster/meta_keys.h"
@@ -136,6 +137,13 @@ void ClusterAgent::register_methods() {
     if (addr.empty()) return Status(Errc::not_leader, "meta leader's address unknown");
     hb.set_forwarded(true);
     return transport_.call(addr, "heartbeat", hb.SerializeAsString(), opts_.heartbeat_ms);
+  });
+  transport_.register_method("drop_replica", [this](raft::NodeId from, const std::string& req) -> Result<std::string> {
+    TESSERA_ASSIGN_OR_RETURN(auto ref, parse<internal::ShardRef>(req, "drop_replica"));
+    spdlog::info("shard {}: the meta leader (node {}) reports this replica was removed from its group",
+                 ref.shard(), from.value);
+    TESSERA_TRY(host_.remove_replica(ShardId(ref.shard())));
+    return std::string();
   });
   for (const char* m : {"health", "ok_to_stop", "caught_up"}) {
     std::string method = m;
@@ -446,6 +454,8 @@ void ClusterAgent::control() {
     // Wait for every node's first heartbeat before judging anyone.
     if (leader_since_ms_ == 0 || now - leader_since_ms_ < 2 * opts_.heartbeat_ms) return;
   }
+  update_addresses();
+  drop_stale_replicas();
   auto view = build_view();
   for (const auto& a : cluster::plan(view)) {
     {
@@ -482,6 +492,91 @@ void ClusterAgent::control() {
                         : transport_.call(addr, method, c.SerializeAsString(), kChangeTimeoutMs).status();
     }
     if (!st.is_ok()) spdlog::warn("placement: shard {}: {}", a.shard, st.to_string());
+  }
+}
+
+void ClusterAgent::update_addresses() {
+  auto snap = host_.snapshot();
+  storage::SnapshotReader sr(*snap, kMeta);
+  cluster::MetaReader meta(sr);
+  auto nodes = meta.nodes();
+  if (!nodes.is_ok()) return;
+  std::vector<internal::Command> updates;
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& n : *nodes) {
+      auto it = reports_.find(n.id());
+      if (it == reports_.end() || n.state() == internal::NodeRecord::REMOVED) continue;
+      const std::string& reported = it->second.heartbeat.address();
+      if (reported.empty() || reported == n.address()) continue;
+      internal::Command cmd;
+      auto* op = cmd.mutable_register_node();
+      op->set_node_id(n.id());
+      op->set_address(reported);
+      *op->mutable_labels() = n.labels();
+      updates.push_back(std::move(cmd));
+    }
+  }
+  for (const auto& cmd : updates) {
+    spdlog::info("node {} now listens on {}", cmd.register_node().node_id(), cmd.register_node().address());
+    auto r = backend_.propose(kMeta, cmd, node_principal());
+    if (r.errc() != 0) spdlog::warn("node {}: cannot record its new address: {}", cmd.register_node().node_id(), r.message());
+  }
+}
+
+void ClusterAgent::drop_stale_replicas() {
+  int64_t now = steady_ms();
+  std::vector<std::pair<uint64_t, uint64_t>> drop;  // (node, shard)
+  {
+    std::lock_guard lk(mu_);
+    // Each shard's membership as its (highest-term) leader reports it.
+    std::map<uint64_t, const internal::ShardReport*> leading;
+    for (const auto& [node, rep] : reports_) {
+      if (now - rep.received_ms >= opts_.down_after_ms) continue;
+      for (const auto& s : rep.heartbeat.shards()) {
+        if (!s.leader()) continue;
+        auto it = leading.find(s.shard());
+        if (it == leading.end() || s.term() > it->second->term()) leading[s.shard()] = &s;
+      }
+    }
+    std::set<std::pair<uint64_t, uint64_t>> seen;
+    for (const auto& [node, rep] : reports_) {
+      if (now - rep.received_ms >= opts_.down_after_ms) continue;
+      for (const auto& s : rep.heartbeat.shards()) {
+        auto it = leading.find(s.shard());
+        if (s.leader() || it == leading.end() || s.term() > it->second->term()) continue;
+        const auto& l = *it->second;
+        bool member = std::find(l.voters().begin(), l.voters().end(), node) != l.voters().end() ||
+                      std::find(l.learners().begin(), l.learners().end(), node) != l.learners().end();
+        if (member) continue;
+        auto key = std::make_pair(node, s.shard());
+        seen.insert(key);
+        auto [since, fresh] = stale_since_ms_.emplace(key, now);
+        // Several heartbeat periods: a replica just added shows in its
+        // leader's next report.
+        if (!fresh && now - since->second >= 4 * opts_.heartbeat_ms) {
+          drop.push_back(key);
+          stale_since_ms_.erase(since);
+        }
+      }
+    }
+    for (auto it = stale_since_ms_.begin(); it != stale_since_ms_.end();) {
+      it = seen.count(it->first) != 0 ? std::next(it) : stale_since_ms_.erase(it);
+    }
+  }
+  for (const auto& [node, shard] : drop) {
+    spdlog::info("placement: shard {}: node {} holds a replica its group removed; dropping it", shard, node);
+    internal::ShardRef ref;
+    ref.set_shard(shard);
+    Status st;
+    if (raft::NodeId(node) == self_) {
+      st = host_.remove_replica(ShardId(shard));
+    } else {
+      std::string addr = address_of(raft::NodeId(node));
+      st = addr.empty() ? Status(Errc::unavailable, "no address for node " + std::to_string(node))
+                        : transport_.call(addr, "drop_replica", ref.SerializeAsString(), kChangeTimeoutMs).status();
+    }
+    if (!st.is_ok()) spdlog::warn("placement: shard {}: dropping node {}'s replica: {}", shard, node, st.to_string());
   }
 }
 

@@ -80,6 +80,11 @@ class ClusterAgent final : public server::Forwarder {
   void refresh_peers();
   void send_heartbeat();
   void control();
+  // Meta leader: re-registers nodes that came back with a new address.
+  void update_addresses();
+  // Meta leader: tells nodes to drop replicas their group removed while
+  // they were away.
+  void drop_stale_replicas();
   cluster::ClusterView build_view();
   std::string address_of(raft::NodeId node);
   raft::NodeId meta_leader() const;
@@ -111,6 +116,9 @@ class ClusterAgent final : public server::Forwarder {
   std::map<uint64_t, Report> reports_;  // meta leader: latest per node
   int64_t leader_since_ms_ = 0;         // when this node became meta leader
   std::map<uint64_t, int64_t> busy_until_ms_;  // shard → no new action before
+  // Meta leader: (node, shard) → when the node was first seen reporting a
+  // replica its shard's leader does not count as a member.
+  std::map<std::pair<uint64_t, uint64_t>, int64_t> stale_since_ms_;
   // The meta leader's latest heartbeat reply: shard → location, and the
   // addresses it named (used when the meta table lacks a node).
   std::map<uint64_t, internal::ShardLocation> locations_;
