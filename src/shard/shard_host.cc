@@ -205,6 +205,7 @@ struct ShardHost::Shard {
   std::unique_ptr<Install> staged;       // stepped into raft, not yet installed
   bool compacting = false;               // a compaction is queued
   bool was_member = false;               // seen itself in the config
+  uint64_t log_bytes = 0;                // entry bytes written since the last compaction
   // Guarded by mu_.
   LogIndex compacted;  // log entries up to here are deleted from storage
   LogIndex applied;
@@ -1068,6 +1069,7 @@ void ShardHost::handle_ready(std::vector<std::pair<Shard*, raft::Ready>>& readie
         wb.del(storage::Cf::log, log_key(s->id, LogIndex(i)));
       }
       for (const auto& e : rd.entries) {
+        s->log_bytes += e.data.size();
         wb.put(storage::Cf::log, log_key(s->id, e.index), raft::encode_entry(e));
       }
       s->persisted_last = rd.entries.back().index;
@@ -1185,17 +1187,22 @@ void ShardHost::maybe_compact(Shard& s) {
   }
   applied = std::min(applied, s.raft->applied_index());
   LogIndex first = s.raft->log().snapshot_index();
-  if (applied.value < first.value + opts_.compact_entries) return;
+  bool by_bytes = s.log_bytes >= opts_.compact_bytes && applied > first;
+  if (applied.value < first.value + opts_.compact_entries && !by_bytes) return;
   // Keep what a healthy follower still needs, unless it is so far behind
   // that a snapshot is cheaper.
   LogIndex index = applied;
+  bool log_too_big = s.log_bytes >= 4 * opts_.compact_bytes;
   for (const auto& [peer, p] : s.raft->progress()) {
+    if (log_too_big) break;
     if (peer == opts_.self || !p.recently_active || p.snapshot_pending) continue;
     if (p.match < index && applied.value - p.match.value < 4 * opts_.compact_entries) index = p.match;
   }
-  if (index.value < first.value + opts_.compact_entries / 2) return;
+  if (index <= first || (!by_bytes && index.value < first.value + opts_.compact_entries / 2)) return;
   auto meta = s.raft->snapshot_meta_at(index);
   if (!meta) return;
+  // Approximate: what stays in the log is counted again from here.
+  s.log_bytes = index == s.raft->log().last_index() ? 0 : s.log_bytes / 2;
   auto b = std::make_unique<ApplyBatch>();
   b->shard = &s;
   b->compaction = *meta;

@@ -70,6 +70,10 @@ struct ShardHostOptions {
   // Log entries past the last snapshot before the applied prefix is
   // compacted away.
   uint64_t compact_entries = 10000;
+  // ... or this many bytes of entries, whichever comes first: bounds the
+  // in-memory raft log, and lets most log entries be deleted while still in
+  // the memtable, so they never reach an SST file.
+  uint64_t compact_bytes = 64ull << 20;
   size_t snapshot_chunk_bytes = 1ull << 20;  // one chunk of a snapshot stream
   int64_t snapshot_install_timeout_ms = 600000;
 };
