@@ -167,11 +167,16 @@ Result<AdminCredentials> Backend::bootstrap(const std::string& cluster_id, const
 
 Status Backend::start(int64_t timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  // After a restart the meta replica re-applies what it had committed
+  // (applies are not logged): keys and volumes read before that would be
+  // missing, so the node waits for it.
+  std::optional<LogIndex> commit_at_start;
   for (;;) {
     if (host_.has_shard(kMeta)) {
+      if (!commit_at_start) commit_at_start = host_.status(kMeta)->commit;
       auto snap = snapshot();
       storage::SnapshotReader r(*snap, kMeta);
-      if (cluster::MetaReader(r).initialised()) break;
+      if (cluster::MetaReader(r).initialised() && host_.applied_index(kMeta) >= *commit_at_start) break;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       return Status(Errc::unavailable, "the cluster's meta shard did not reach this node in time");
@@ -262,6 +267,7 @@ Route Backend::route(std::string_view path) const {
 Result<internal::Principal> Backend::authenticate(std::string_view key_id,
                                                   std::string_view secret) const {
   if (!host_.has_shard(kMeta)) return not_hosted(kMeta);
+  if (!ready_) return Status(Errc::unavailable, "this node is starting; retry in a moment");
   LogIndex meta_index = host_.applied_index(kMeta);
   std::string digest = cluster::sha256(secret);
   {
@@ -273,9 +279,17 @@ Result<internal::Principal> Backend::authenticate(std::string_view key_id,
     auto it = auth_cache_.find(std::string(key_id));
     if (it != auth_cache_.end() && it->second.secret_sha256 == digest) return it->second.principal;
   }
-  auto snap = snapshot();
-  storage::SnapshotReader r(*snap, kMeta);
-  auto who = cluster::MetaReader(r).authenticate(key_id, secret);
+  auto lookup = [&] {
+    auto snap = snapshot();
+    storage::SnapshotReader r(*snap, kMeta);
+    return cluster::MetaReader(r).authenticate(key_id, secret);
+  };
+  auto who = lookup();
+  if (!who.is_ok() && who.status().code() == Errc::unauthenticated && read_barrier(kMeta).is_ok()) {
+    // A key created moments ago through another node may not have reached
+    // this replica yet: look again once it caught up with the leader.
+    who = lookup();
+  }
   if (who.is_ok()) {
     std::lock_guard lk(auth_mu_);
     // Only cache what was read at the index the cache stands for.
