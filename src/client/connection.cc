@@ -117,9 +117,14 @@ const Credentials& Connection::credentials() const { return impl_->options.crede
   Result<v1::Resp> Connection::fn(const v1::Req& req) {                \
     return impl_->call(&Stubs::stub, &v1::Service::Stub::Method, req); \
   }
+// Calls that change nothing: also re-sent after `unavailable`.
+#define TESSERA_UNARY_READ(fn, stub, Service, Method, Req, Resp)                     \
+  Result<v1::Resp> Connection::fn(const v1::Req& req) {                              \
+    return impl_->call(&Stubs::stub, &v1::Service::Stub::Method, req, Retry::reads); \
+  }
 
-TESSERA_UNARY(stat, ns, Namespace, Stat, StatRequest, StatResponse)
-TESSERA_UNARY(list, ns, Namespace, List, ListRequest, ListResponse)
+TESSERA_UNARY_READ(stat, ns, Namespace, Stat, StatRequest, StatResponse)
+TESSERA_UNARY_READ(list, ns, Namespace, List, ListRequest, ListResponse)
 TESSERA_UNARY(mkdir, ns, Namespace, Mkdir, MkdirRequest, MkdirResponse)
 TESSERA_UNARY(remove, ns, Namespace, Remove, RemoveRequest, RemoveResponse)
 TESSERA_UNARY(rename, ns, Namespace, Rename, RenameRequest, RenameResponse)
@@ -127,7 +132,7 @@ TESSERA_UNARY(symlink, ns, Namespace, Symlink, SymlinkRequest, SymlinkResponse)
 TESSERA_UNARY(link, ns, Namespace, Link, LinkRequest, LinkResponse)
 TESSERA_UNARY(chmod, ns, Namespace, Chmod, ChmodRequest, ChmodResponse)
 TESSERA_UNARY(chown, ns, Namespace, Chown, ChownRequest, ChownResponse)
-TESSERA_UNARY(get_acl, ns, Namespace, GetAcl, GetAclRequest, GetAclResponse)
+TESSERA_UNARY_READ(get_acl, ns, Namespace, GetAcl, GetAclRequest, GetAclResponse)
 TESSERA_UNARY(set_acl, ns, Namespace, SetAcl, SetAclRequest, SetAclResponse)
 
 TESSERA_UNARY(create_file, files, Files, Create, CreateFileRequest, CreateFileResponse)
@@ -135,36 +140,37 @@ TESSERA_UNARY(truncate, files, Files, Truncate, TruncateRequest, TruncateRespons
 
 TESSERA_UNARY(create_table, tables, Tables, Create, CreateTableRequest, CreateTableResponse)
 TESSERA_UNARY(put_row, tables, Tables, Put, PutRowRequest, PutRowResponse)
-TESSERA_UNARY(get_row, tables, Tables, Get, GetRowRequest, GetRowResponse)
+TESSERA_UNARY_READ(get_row, tables, Tables, Get, GetRowRequest, GetRowResponse)
 TESSERA_UNARY(delete_row, tables, Tables, Delete, DeleteRowRequest, DeleteRowResponse)
 TESSERA_UNARY(update_row, tables, Tables, Update, UpdateRowRequest, UpdateRowResponse)
 TESSERA_UNARY(batch_row, tables, Tables, Batch, BatchRowRequest, BatchRowResponse)
-TESSERA_UNARY(scan, tables, Tables, Scan, ScanRequest, ScanResponse)
+TESSERA_UNARY_READ(scan, tables, Tables, Scan, ScanRequest, ScanResponse)
 
 TESSERA_UNARY(create_stream, streams, Streams, Create, CreateStreamRequest, CreateStreamResponse)
 TESSERA_UNARY(create_topic, streams, Streams, CreateTopic, CreateTopicRequest, CreateTopicResponse)
-TESSERA_UNARY(list_topics, streams, Streams, ListTopics, ListTopicsRequest, ListTopicsResponse)
+TESSERA_UNARY_READ(list_topics, streams, Streams, ListTopics, ListTopicsRequest, ListTopicsResponse)
 TESSERA_UNARY(produce, streams, Streams, Produce, ProduceRequest, ProduceResponse)
 TESSERA_UNARY(commit_offset, streams, Streams, CommitOffset, CommitOffsetRequest,
               CommitOffsetResponse)
-TESSERA_UNARY(get_offset, streams, Streams, GetOffset, GetOffsetRequest, GetOffsetResponse)
+TESSERA_UNARY_READ(get_offset, streams, Streams, GetOffset, GetOffsetRequest, GetOffsetResponse)
 
 TESSERA_UNARY(create_volume, admin, Admin, CreateVolume, CreateVolumeRequest, CreateVolumeResponse)
-TESSERA_UNARY(list_volumes, admin, Admin, ListVolumes, ListVolumesRequest, ListVolumesResponse)
+TESSERA_UNARY_READ(list_volumes, admin, Admin, ListVolumes, ListVolumesRequest, ListVolumesResponse)
 TESSERA_UNARY(remove_volume, admin, Admin, RemoveVolume, RemoveVolumeRequest, RemoveVolumeResponse)
 TESSERA_UNARY(create_user, admin, Admin, CreateUser, CreateUserRequest, CreateUserResponse)
-TESSERA_UNARY(list_users, admin, Admin, ListUsers, ListUsersRequest, ListUsersResponse)
+TESSERA_UNARY_READ(list_users, admin, Admin, ListUsers, ListUsersRequest, ListUsersResponse)
 TESSERA_UNARY(create_key, admin, Admin, CreateKey, CreateKeyRequest, CreateKeyResponse)
-TESSERA_UNARY(who_am_i, admin, Admin, WhoAmI, WhoAmIRequest, WhoAmIResponse)
-TESSERA_UNARY(server_status, admin, Admin, Status, StatusRequest, StatusResponse)
+TESSERA_UNARY_READ(who_am_i, admin, Admin, WhoAmI, WhoAmIRequest, WhoAmIResponse)
+TESSERA_UNARY_READ(server_status, admin, Admin, Status, StatusRequest, StatusResponse)
 
 #undef TESSERA_UNARY
+#undef TESSERA_UNARY_READ
 
 // Fetch long-polls on the server: its deadline covers the wait plus the
 // usual unary budget.
 Result<v1::FetchResponse> Connection::fetch(const v1::FetchRequest& req) {
   int64_t timeout_ms = impl_->options.unary_timeout_ms + static_cast<int64_t>(req.max_wait_ms());
-  return impl_->call(&Stubs::streams, &v1::Streams::Stub::Fetch, req, timeout_ms);
+  return impl_->call(&Stubs::streams, &v1::Streams::Stub::Fetch, req, timeout_ms, Retry::reads);
 }
 
 }  // namespace tessera::client

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "client/connection.h"
 #include "tessera/v1/tessera.grpc.pb.h"
@@ -26,6 +27,20 @@ inline constexpr char kRedirectTrailer[] = "x-tessera-redirect";
 inline constexpr int kRedirectHopsMax = 3;
 // Channels kept to endpoints other than the configured one.
 inline constexpr size_t kRedirectChannelsMax = 8;
+// Pause before re-sending a refused call: doubles from the first to the
+// last, within the call's deadline.
+inline constexpr int64_t kRetryPauseFirstMs = 50;
+inline constexpr int64_t kRetryPauseMaxMs = 800;
+
+// Which failures a call re-sends (until its deadline):
+//   refusals     — not_leader without a redirect (no leader elected yet, a
+//                  node starting): nothing was proposed, safe for any call;
+//   reads        — also `unavailable` answered by a server (node starting,
+//                  election in progress, leader unreachable): only for calls
+//                  that change nothing, since for a write it may mean
+//                  "outcome unknown".
+// A server that cannot be reached is not retried: the caller may know others.
+enum class Retry { refusals, reads };
 
 // A ClientContext carrying the auth metadata of `creds` and, when
 // timeout_ms > 0, a deadline timeout_ms from now.
@@ -67,9 +82,10 @@ struct Connection::Impl {
   template <typename Stub, typename Req, typename Resp>
   Result<Resp> call(std::unique_ptr<Stub> Stubs::*which,
                     grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                    const Req& req, int64_t timeout_ms) {
+                    const Req& req, int64_t timeout_ms, Retry retry = Retry::refusals) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     std::string endpoint = options.endpoint;
+    int64_t pause_ms = kRetryPauseFirstMs;
     for (int hop = 0;; ++hop) {
       auto left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                          deadline - std::chrono::steady_clock::now())
@@ -81,18 +97,33 @@ struct Connection::Impl {
       grpc::Status s = (stub.*method)(ctx.get(), req, &resp);
       if (s.ok()) return resp;
       auto next = redirect_target(*ctx, endpoint);
-      if (!next || hop == kRedirectHopsMax || std::chrono::steady_clock::now() >= deadline) {
-        return status_from_grpc(s, *ctx, endpoint);
+      if (next && hop < kRedirectHopsMax && std::chrono::steady_clock::now() < deadline) {
+        endpoint = *next;
+        continue;
       }
-      endpoint = *next;
+      Status st = status_from_grpc(s, *ctx, endpoint);
+      // Only what a server answered: an unreachable endpoint fails at once
+      // (the caller may know other nodes).
+      bool answered = ctx->GetServerTrailingMetadata().count(kErrcTrailer) != 0;
+      bool again = answered && ((st.code() == Errc::not_leader && !next) ||
+                                (retry == Retry::reads && st.code() == Errc::unavailable));
+      if (!again || std::chrono::steady_clock::now() + std::chrono::milliseconds(pause_ms) >= deadline) {
+        return st;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+      pause_ms = std::min(2 * pause_ms, kRetryPauseMaxMs);
+      // Start over at the configured endpoint: a redirect target may be the
+      // node that went away.
+      endpoint = options.endpoint;
+      hop = -1;
     }
   }
 
   template <typename Stub, typename Req, typename Resp>
   Result<Resp> call(std::unique_ptr<Stub> Stubs::*which,
                     grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                    const Req& req) {
-    return call(which, method, req, options.unary_timeout_ms);
+                    const Req& req, Retry retry = Retry::refusals) {
+    return call(which, method, req, options.unary_timeout_ms, retry);
   }
 
   ConnectionOptions options;

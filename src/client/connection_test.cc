@@ -58,10 +58,31 @@ class FakeNamespace final : public v1::Namespace::Service {
       return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "/denied: permission denied");
     }
     if (req->path() == "/bare") return grpc::Status(grpc::StatusCode::NOT_FOUND, "/bare: gone");
+    if (req->path() == "/flaky" && stat_calls <= 2) {
+      ctx->AddTrailingMetadata("x-tessera-errc", "unavailable");
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node is starting");
+    }
     resp->mutable_stat()->set_path(req->path());
     resp->mutable_stat()->set_kind(v1::KIND_FILE);
     return grpc::Status::OK;
   }
+  // "/unknown": an unknown outcome; "/noleader": refused once before any
+  // proposal (no leader yet), then done.
+  grpc::Status Mkdir(grpc::ServerContext* ctx, const v1::MkdirRequest* req, v1::MkdirResponse*) override {
+    ++mkdir_calls;
+    if (req->path() == "/unknown") {
+      ctx->AddTrailingMetadata("x-tessera-errc", "unavailable");
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "/unknown: outcome unknown");
+    }
+    if (req->path() == "/noleader" && mkdir_calls == 1) {
+      ctx->AddTrailingMetadata("x-tessera-errc", "not_leader");
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "shard 2: no leader elected yet");
+    }
+    return grpc::Status::OK;
+  }
+
+ public:
+  std::atomic<int> mkdir_calls{0};
 };
 
 // Write concatenates what it receives at the given offsets; Read serves
@@ -288,13 +309,30 @@ TEST_F(ConnectionTest, GivesUpAfterTooManyRedirects) {
 }
 
 TEST_F(ConnectionTest, NeverRetriesAnUnknownOutcome) {
-  v1::StatRequest req;
-  req.set_path("/unknown");
-  auto r = connect()->stat(req);
+  auto conn = connect();
+  v1::MkdirRequest mk;
+  mk.set_path("/unknown");
+  auto r = conn->mkdir(mk);
   ASSERT_FALSE(r.is_ok());
   EXPECT_EQ(r.status().code(), Errc::unavailable);
   EXPECT_EQ(r.status().message(), "/unknown: outcome unknown");
-  EXPECT_EQ(ns_.stat_calls, 1);
+  EXPECT_EQ(ns_.mkdir_calls, 1);
+}
+
+TEST_F(ConnectionTest, RetriesReadsWhileUnavailable) {
+  v1::StatRequest req;
+  req.set_path("/flaky");
+  auto r = connect()->stat(req);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(ns_.stat_calls, 3);
+}
+
+TEST_F(ConnectionTest, RetriesARefusedWrite) {
+  v1::MkdirRequest mk;
+  mk.set_path("/noleader");
+  auto r = connect()->mkdir(mk);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(ns_.mkdir_calls, 2);
 }
 
 TEST_F(ConnectionTest, ReaderFollowsRedirect) {

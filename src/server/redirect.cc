@@ -24,9 +24,9 @@ std::optional<std::string> redirect_address(const Status& st) {
 }
 
 Status after_proposal(Status st) {
-  if (!redirect_address(st)) return st;
+  if (st.code() != Errc::not_leader) return st;
   std::string m = st.message();
-  m.resize(m.rfind(kRetryAt));
+  if (redirect_address(st)) m.resize(m.rfind(kRetryAt));
   return Status(Errc::unavailable, m + ", after this request proposed a change: outcome unknown");
 }
 

@@ -23,8 +23,10 @@ Status redirect_status(ShardId shard, const std::string& address);
 std::optional<std::string> redirect_address(const Status& st);
 
 // `st` as the answer to a request that proposed something before failing:
-// a redirect becomes Errc::unavailable (the request must not be sent again
-// blindly: what it proposed may have been applied); other statuses pass.
+// a not_leader refusal (with or without a redirect) becomes
+// Errc::unavailable: the request must not be sent again blindly, what it
+// proposed may have been applied. So a client may always re-send a request
+// refused with not_leader. Other statuses pass.
 Status after_proposal(Status st);
 
 }  // namespace tessera::server

@@ -30,6 +30,8 @@ TEST(Redirect, NotAfterAProposal) {
   EXPECT_EQ(redirect_address(st), std::nullopt);
   Status other(Errc::not_found, "/x: not found");
   EXPECT_EQ(after_proposal(other).code(), Errc::not_found);
+  // A refusal without a redirect (no leader yet) after a proposal too.
+  EXPECT_EQ(after_proposal(Status(Errc::not_leader, "shard 2: no leader elected yet")).code(), Errc::unavailable);
 }
 
 }  // namespace
