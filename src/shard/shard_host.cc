@@ -205,6 +205,7 @@ struct ShardHost::Shard {
   std::unique_ptr<Install> staged;       // stepped into raft, not yet installed
   bool compacting = false;               // a compaction is queued
   bool was_member = false;               // seen itself in the config
+  bool remove_requested = false;         // remove_replica() asked; done once idle
   uint64_t log_bytes = 0;                // entry bytes written since the last compaction
   // Guarded by mu_.
   LogIndex compacted;  // log entries up to here are deleted from storage
@@ -423,16 +424,12 @@ void ShardHost::collect_removed(std::vector<Shard*>& shards) {
         r.conf().learners.end() != std::find(r.conf().learners.begin(), r.conf().learners.end(), opts_.self)) {
       s->was_member = true;
     }
-    bool wanted = std::find(asked.begin(), asked.end(), s->id) != asked.end();
+    if (std::find(asked.begin(), asked.end(), s->id) != asked.end()) s->remove_requested = true;
+    bool wanted = s->remove_requested;
     if (!wanted && !(s->was_member && r.removed())) continue;
-    // Idle only: nothing staged, streaming or waiting for the applier.
-    if (s->staged || !s->sending.empty() || s->compacting) {
-      if (wanted) {
-        std::lock_guard lk(mu_);
-        to_remove_.push_back(s->id);  // retried next round
-      }
-      continue;
-    }
+    // Idle only: nothing staged, streaming or waiting for the applier; the
+    // next round (at the latest the next tick) tries again.
+    if (s->staged || !s->sending.empty() || s->compacting) continue;
     std::vector<Callback> failed;
     {
       std::lock_guard lk(mu_);
@@ -446,10 +443,7 @@ void ShardHost::collect_removed(std::vector<Shard*>& shards) {
       };
       for (const auto& b : to_apply_) queued = queued || uses(*b);
       if (applying_ != nullptr) queued = queued || uses(*applying_);
-      if (queued) {
-        if (wanted) to_remove_.push_back(s->id);
-        continue;
-      }
+      if (queued) continue;
       for (auto& [index, p] : s->pending) failed.push_back(std::move(p.done));
       s->pending.clear();
       auto node = shards_.extract(s->id);
