@@ -10,7 +10,10 @@
 # timeout the placement adds a replica on the fourth node, which receives a
 # snapshot of the shard. Reported: the snapshot's size and its transfer time
 # (leader's "sending snapshot" to the receiver's "installed snapshot" log
-# lines), as MiB/s beside fio's sequential write with an fsync per MiB.
+# lines), as MiB/s beside fio's sequential write with an fsync per MiB; and
+# the foreground write rate during the transfer beside the rate in the 10 s
+# before the kill (tessera_failover's small durable table puts, 4 writers on
+# the surviving nodes).
 # Everything started is stopped by PID on exit.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,10 +21,11 @@ OUT=${OUT:-/tmp/tessera-recovery}
 DATA_SIZE=${DATA_SIZE:-1G}
 BIN_DIR=${BIN_DIR:-$REPO/build/release}
 if [ -z "${SKIP_BUILD:-}" ]; then
-  (cd "$REPO" && cmake --preset release >/dev/null && cmake --build --preset release -j 2 --target tesserad tessera)
+  (cd "$REPO" && cmake --preset release >/dev/null && cmake --build --preset release -j 2 --target tesserad tessera tessera_failover)
 fi
 TESSERAD=$BIN_DIR/src/node/tesserad
 CLI=$BIN_DIR/src/cli/tessera
+FAILOVER=$BIN_DIR/bench/tessera_failover
 case "$OUT" in /*/*) ;; *) echo "OUT must be an absolute directory below /" >&2; exit 2 ;; esac
 rm -rf "$OUT"; mkdir -p "$OUT"
 PIDS=()
@@ -68,7 +72,16 @@ VICTIM=""
 for v in $VOTERS; do [ "$v" != "$LEADER" ] && [ "$v" != 1 ] && VICTIM=$v && break; done
 SPARE=""
 for n in 1 2 3 4; do case " $VOTERS " in *" $n "*) ;; *) SPARE=$n ;; esac; done
+EPS=""
+for n in 1 2 3 4; do [ "$n" != "$VICTIM" ] && EPS=$EPS${EPS:+,}127.0.0.1:$((BASE + 2 * n)); done
+log "foreground: tessera_failover on $EPS for 10 s before the kill and through the transfer"
+"$FAILOVER" --credentials "$TESSERA_CREDENTIALS" --endpoints "$EPS" --writers 4 --timeout-ms 2000 \
+  --log "$OUT/foreground.log" >"$OUT/foreground.out" 2>&1 &
+PIDS[9]=$!
+disown "$!"
+sleep 12
 log "shard 2: leader $LEADER, voters $VOTERS; killing node $VICTIM, node $SPARE should take its replica"
+KILL_S=$(date +%s.%N)
 kill -KILL "${PIDS[$VICTIM]}"
 for _ in $(seq 1200); do grep -q "shard 2: installed snapshot" "$OUT/n$SPARE.log" && break; sleep 0.5; done
 grep -h "snapshot" "$OUT"/n*.log >"$OUT/snapshot_lines.txt" || true
@@ -79,6 +92,12 @@ DONE=$(grep -h "shard 2: installed snapshot" "$OUT/n$SPARE.log" | tail -1)
 SECS=$(echo "$(ts "$DONE") - $(ts "$SEND")" | bc -l)
 BYTES=$(du -sb "$OUT/n$SPARE" | cut -f1)
 RATE=$(echo "$BYTES / 1048576 / $SECS" | bc -l)
+sleep 1
+kill -TERM "${PIDS[9]}" 2>/dev/null || true
+sleep 1
+acks_between() { awk -v a="$1" -v b="$2" '$1 == "A" && $3 / 1e6 >= a && $3 / 1e6 < b { n++ } END { print n + 0 }' "$OUT/foreground.log"; }
+BEFORE=$(echo "$(acks_between "$(echo "$KILL_S - 10" | bc -l)" "$KILL_S") / 10" | bc -l)
+DURING=$(echo "$(acks_between "$(ts "$SEND")" "$(ts "$DONE")") / $SECS" | bc -l)
 printf '| figure | value |\n|---|---:|\n'
 printf '| foreground write of the file (tessera put, RF3) | %.1f MiB/s |\n' "$WRITE_MIBS"
 printf '| re-replication: data dir of the new replica | %.0f MiB |\n' "$(echo "$BYTES / 1048576" | bc -l)"
@@ -86,3 +105,6 @@ printf '| re-replication: snapshot send → installed | %.1f s |\n' "$SECS"
 printf '| re-replication rate | %.1f MiB/s |\n' "$RATE"
 printf '| disk: fio sequential write, 1 MiB, fsync each | %.1f MiB/s |\n' "$FIO_MIBS"
 printf '| ratio (target ≥ 0.5) | %.2f |\n' "$(echo "$RATE / $FIO_MIBS" | bc -l)"
+printf '| foreground puts/s, 10 s before the kill | %.0f |\n' "$BEFORE"
+printf '| foreground puts/s during the transfer | %.0f |\n' "$DURING"
+printf '| foreground ratio (target ≥ 0.5) | %.2f |\n' "$(echo "$DURING / $BEFORE" | bc -l)"
