@@ -10,7 +10,6 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/args.h"
-#include "cli/cluster_calls.h"
 #include "cli/context.h"
 #include "cli/output.h"
 
@@ -82,8 +81,7 @@ leading the meta shard.
 --json prints the health document as the server sent it (GET /v1/health).)");
   on_run(status, ctx, [&ctx]() -> Status {
     TESSERA_ASSIGN_OR_RETURN(client::Connection * conn, ctx.connect());
-    ClusterCalls calls(*conn);
-    TESSERA_ASSIGN_OR_RETURN(v1::ClusterHealthResponse resp, calls.cluster_health({}));
+    TESSERA_ASSIGN_OR_RETURN(v1::ClusterHealthResponse resp, conn->cluster_health({}));
     if (ctx.json) {
       *ctx.out << resp.json();
       if (resp.json().empty() || resp.json().back() != '\n') *ctx.out << '\n';
@@ -102,8 +100,7 @@ void add_node(CLI::App& app, Context& ctx) {
   auto* ls = node->add_subcommand("ls", "List the cluster's nodes, removed ones included");
   on_run(ls, ctx, [&ctx]() -> Status {
     TESSERA_ASSIGN_OR_RETURN(client::Connection * conn, ctx.connect());
-    ClusterCalls calls(*conn);
-    TESSERA_ASSIGN_OR_RETURN(v1::ListNodesResponse resp, calls.list_nodes({}));
+    TESSERA_ASSIGN_OR_RETURN(v1::ListNodesResponse resp, conn->list_nodes({}));
     if (ctx.json) {
       Json arr = Json::array();
       for (const auto& n : resp.nodes()) arr.push_back(node_json(n));
@@ -133,10 +130,9 @@ void add_node(CLI::App& app, Context& ctx) {
 `tessera node remove ID`.)");
   on_run(drain, ctx, [&ctx, drain_id]() -> Status {
     TESSERA_ASSIGN_OR_RETURN(client::Connection * conn, ctx.connect());
-    ClusterCalls calls(*conn);
     v1::NodeRequest r;
     r.set_id(*drain_id);
-    TESSERA_ASSIGN_OR_RETURN(v1::NodeResponse resp, calls.drain_node(r));
+    TESSERA_ASSIGN_OR_RETURN(v1::NodeResponse resp, conn->drain_node(r));
     if (ctx.json) print_json(ctx, node_json(resp.node()));
     return Status::ok();
   });
@@ -153,10 +149,9 @@ ID`) and wait until `tessera cluster status` shows it holding none. A removed
 node's id is never reused; the node's data directory is not touched.)");
   on_run(remove, ctx, [&ctx, remove_id]() -> Status {
     TESSERA_ASSIGN_OR_RETURN(client::Connection * conn, ctx.connect());
-    ClusterCalls calls(*conn);
     v1::NodeRequest r;
     r.set_id(*remove_id);
-    TESSERA_ASSIGN_OR_RETURN(v1::NodeResponse resp, calls.remove_node(r));
+    TESSERA_ASSIGN_OR_RETURN(v1::NodeResponse resp, conn->remove_node(r));
     if (ctx.json) print_json(ctx, node_json(resp.node()));
     return Status::ok();
   });

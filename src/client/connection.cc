@@ -162,6 +162,10 @@ TESSERA_UNARY_READ(list_users, admin, Admin, ListUsers, ListUsersRequest, ListUs
 TESSERA_UNARY(create_key, admin, Admin, CreateKey, CreateKeyRequest, CreateKeyResponse)
 TESSERA_UNARY_READ(who_am_i, admin, Admin, WhoAmI, WhoAmIRequest, WhoAmIResponse)
 TESSERA_UNARY_READ(server_status, admin, Admin, Status, StatusRequest, StatusResponse)
+TESSERA_UNARY_READ(cluster_health, admin, Admin, ClusterHealth, ClusterHealthRequest, ClusterHealthResponse)
+TESSERA_UNARY_READ(list_nodes, admin, Admin, ListNodes, ListNodesRequest, ListNodesResponse)
+TESSERA_UNARY(drain_node, admin, Admin, DrainNode, NodeRequest, NodeResponse)
+TESSERA_UNARY(remove_node, admin, Admin, RemoveNode, NodeRequest, NodeResponse)
 
 #undef TESSERA_UNARY
 #undef TESSERA_UNARY_READ

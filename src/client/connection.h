@@ -106,6 +106,10 @@ class Connection {
   Result<v1::CreateKeyResponse> create_key(const v1::CreateKeyRequest& req);
   Result<v1::WhoAmIResponse> who_am_i(const v1::WhoAmIRequest& req);
   Result<v1::StatusResponse> server_status(const v1::StatusRequest& req);
+  Result<v1::ClusterHealthResponse> cluster_health(const v1::ClusterHealthRequest& req);
+  Result<v1::ListNodesResponse> list_nodes(const v1::ListNodesRequest& req);
+  Result<v1::NodeResponse> drain_node(const v1::NodeRequest& req);
+  Result<v1::NodeResponse> remove_node(const v1::NodeRequest& req);
 
   // Defined in client/connection_impl.h (gRPC-facing, internal; named here
   // so that the file streams can reach the channel cache).
