@@ -12,7 +12,7 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 python3-grpcio python3-protobuf python3-pytest
-  rocksdb-tools fio curl procps
+  rocksdb-tools fio curl jq bc procps
 )
 
 missing=()
