@@ -229,8 +229,8 @@ void add_produce(CLI::App& stream, Context& ctx) {
       ->check(topic_arg());
   cmd->add_option("--key", o->key, "Key of every record (default: none)")->type_name("K");
   cmd->add_option("--partition", o->partition,
-                  "Send every record to partition P (default: by key hash, round-robin "
-                  "without key)")
+                  "Send every record to partition P (default: by key hash; without key, "
+                  "the next partition in turn)")
       ->type_name("P")
       ->check(CLI::NonNegativeNumber);
   on_run(cmd, ctx, [&ctx, o] { return run_produce(ctx, *o); });

@@ -6,6 +6,7 @@
 //   K key_id          KeyRecord
 //   M path            VolumeRecord (the mount table)
 //   N id(8)           NodeRecord
+//   S id(8)           ShardRecord (shards other than volume name shards)
 
 #include <cstdint>
 #include <string>
@@ -40,6 +41,12 @@ inline std::string access_key(std::string_view key_id) { return "K" + std::strin
 inline std::string mount_key(std::string_view path) { return "M" + std::string(path); }
 inline std::string node_key(uint64_t id) {
   std::string k = "N";
+  put_be64(k, id);
+  return k;
+}
+
+inline std::string shard_key(uint64_t id) {
+  std::string k = "S";
   put_be64(k, id);
   return k;
 }

@@ -1,5 +1,7 @@
 #include "cluster/meta_machine.h"
 
+#include <optional>
+
 #include "cluster/meta_keys.h"
 #include "namespace/paths.h"
 #include "namespace/volume_machine.h"
@@ -194,6 +196,85 @@ Status remove_volume(storage::StateWriter& state, const internal::Command& cmd,
   return Status::ok();
 }
 
+// Partition counts are bounded by ns::kPartitionsMax (1024) per request.
+constexpr uint32_t kShardsPerRequestMax = 1024;
+
+Status create_shards(storage::StateWriter& state, const internal::Command& cmd,
+                     internal::CommandResult& result) {
+  const auto& op = cmd.create_shards();
+  if (!cmd.principal().admin()) return Status(Errc::permission_denied, "only nodes create shards");
+  if (op.count() < 1 || op.count() > kShardsPerRequestMax) {
+    return Status(Errc::invalid_argument,
+                  "shards: count must be 1.." + std::to_string(kShardsPerRequestMax));
+  }
+  if (op.replication() < 1 || op.replication() > 7) {
+    return Status(Errc::invalid_argument, "shards: replication must be 1..7");
+  }
+  TESSERA_ASSIGN_OR_RETURN(auto c, load_counters(state));
+  for (uint32_t i = 0; i < op.count(); ++i) {
+    internal::ShardRecord s;
+    s.set_id(c.next_shard());
+    s.set_volume_id(op.volume_id());
+    s.set_replication(op.replication());
+    s.set_created_ms(cmd.now_ms());
+    s.set_initial_node(op.initial_node());
+    s.set_stream_ino(op.stream_ino());
+    s.set_topic(op.topic());
+    s.set_partition(op.first_partition() + i);
+    c.set_next_shard(c.next_shard() + 1);
+    state.put(shard_key(s.id()), s.SerializeAsString());
+    result.add_shards(s.id());
+  }
+  state.put(counters_key(), c.SerializeAsString());
+  return Status::ok();
+}
+
+// Removing an unknown shard is not an error: removal is retried after
+// crashes and must be idempotent.
+Status remove_shards(storage::StateWriter& state, const internal::Command& cmd,
+                     internal::CommandResult& result) {
+  if (!cmd.principal().admin()) return Status(Errc::permission_denied, "only nodes remove shards");
+  for (uint64_t id : cmd.remove_shards().shards()) {
+    TESSERA_ASSIGN_OR_RETURN(auto raw, state.get(shard_key(id)));
+    if (!raw) continue;
+    state.del(shard_key(id));
+    result.add_shards(id);
+  }
+  return Status::ok();
+}
+
+Status mark_ready(storage::StateWriter& state, const internal::Command& cmd) {
+  const auto& op = cmd.mark_ready();
+  if (!cmd.principal().admin()) return Status(Errc::permission_denied, "only nodes mark shards ready");
+  if (op.volume_id() != 0) {
+    // Volumes are keyed by path: find it by id.
+    std::optional<std::pair<std::string, internal::VolumeRecord>> found;
+    Status inner;
+    TESSERA_TRY(state.scan(mount_key(""), "N", [&](std::string_view k, std::string_view v) {
+      auto rec = parse_record<internal::VolumeRecord>(v, "volume");
+      if (!rec.is_ok()) {
+        inner = rec.status();
+        return false;
+      }
+      if (rec->id() != op.volume_id()) return true;
+      found.emplace(std::string(k), std::move(rec).value());
+      return false;
+    }));
+    TESSERA_TRY(inner);
+    if (!found) return Status(Errc::not_found, "volume " + std::to_string(op.volume_id()) + ": no such volume");
+    found->second.set_ready(true);
+    state.put(found->first, found->second.SerializeAsString());
+  }
+  for (uint64_t id : op.shards()) {
+    TESSERA_ASSIGN_OR_RETURN(auto raw, state.get(shard_key(id)));
+    if (!raw) return Status(Errc::not_found, "shard " + std::to_string(id) + ": no such shard");
+    TESSERA_ASSIGN_OR_RETURN(auto rec, parse_record<internal::ShardRecord>(*raw, "shard"));
+    rec.set_ready(true);
+    state.put(shard_key(id), rec.SerializeAsString());
+  }
+  return Status::ok();
+}
+
 Status register_node(storage::StateWriter& state, const internal::Command& cmd,
                      internal::CommandResult& result) {
   const auto& op = cmd.register_node();
@@ -255,6 +336,9 @@ Status dispatch(storage::StateWriter& state, const internal::Command& cmd,
     case C::kRemoveVolume: return remove_volume(state, cmd, result);
     case C::kRegisterNode: return register_node(state, cmd, result);
     case C::kSetNodeState: return set_node_state(state, cmd, result);
+    case C::kCreateShards: return create_shards(state, cmd, result);
+    case C::kRemoveShards: return remove_shards(state, cmd, result);
+    case C::kMarkReady: return mark_ready(state, cmd);
     default:
       return Status(Errc::invalid_argument,
                     "command " + std::to_string(cmd.op_case()) + " is not a meta command");

@@ -86,52 +86,50 @@ std::string MetaReader::group_name(uint32_t gid) const {
   return name.is_ok() && name->has_value() ? **name : "#" + std::to_string(gid);
 }
 
-Result<std::vector<internal::UserRecord>> MetaReader::users() const {
-  std::vector<internal::UserRecord> out;
+namespace {
+
+// Every record of type T under keys [lo, hi).
+template <typename T>
+Result<std::vector<T>> scan_records(const storage::StateReader& state, std::string_view lo,
+                                    std::string_view hi, std::string_view what) {
+  std::vector<T> out;
   Status inner;
-  TESSERA_TRY(state_.scan("U", "V", [&](std::string_view, std::string_view v) {
-    auto u = parse_record<internal::UserRecord>(v, "user");
-    if (!u.is_ok()) {
-      inner = u.status();
+  TESSERA_TRY(state.scan(lo, hi, [&](std::string_view, std::string_view v) {
+    auto rec = parse_record<T>(v, what);
+    if (!rec.is_ok()) {
+      inner = rec.status();
       return false;
     }
-    out.push_back(std::move(u).value());
+    out.push_back(std::move(rec).value());
     return true;
   }));
   TESSERA_TRY(inner);
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<internal::UserRecord>> MetaReader::users() const {
+  return scan_records<internal::UserRecord>(state_, "U", "V", "user");
 }
 
 Result<std::vector<internal::VolumeRecord>> MetaReader::volumes() const {
-  std::vector<internal::VolumeRecord> out;
-  Status inner;
-  TESSERA_TRY(state_.scan("M", "N", [&](std::string_view, std::string_view v) {
-    auto rec = parse_record<internal::VolumeRecord>(v, "volume");
-    if (!rec.is_ok()) {
-      inner = rec.status();
-      return false;
-    }
-    out.push_back(std::move(rec).value());
-    return true;
-  }));
-  TESSERA_TRY(inner);
-  return out;
+  return scan_records<internal::VolumeRecord>(state_, "M", "N", "volume");
 }
 
 Result<std::vector<internal::NodeRecord>> MetaReader::nodes() const {
-  std::vector<internal::NodeRecord> out;
-  Status inner;
-  TESSERA_TRY(state_.scan("N", "O", [&](std::string_view, std::string_view v) {
-    auto rec = parse_record<internal::NodeRecord>(v, "node");
-    if (!rec.is_ok()) {
-      inner = rec.status();
-      return false;
-    }
-    out.push_back(std::move(rec).value());
-    return true;
-  }));
-  TESSERA_TRY(inner);
-  return out;
+  return scan_records<internal::NodeRecord>(state_, "N", "O", "node");
+}
+
+Result<std::vector<internal::ShardRecord>> MetaReader::shards() const {
+  return scan_records<internal::ShardRecord>(state_, "S", "T", "shard");
+}
+
+uint64_t MetaReader::next_shard() const {
+  auto raw = state_.get(counters_key());
+  if (!raw.is_ok() || !raw->has_value()) return 0;
+  auto c = parse_record<internal::MetaCounters>(**raw, "meta counters");
+  return c.is_ok() ? c->next_shard() : 0;
 }
 
 std::string MetaReader::cluster_id() const {

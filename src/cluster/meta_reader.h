@@ -37,6 +37,11 @@ class MetaReader {
   Result<std::vector<internal::UserRecord>> users() const;
   Result<std::vector<internal::VolumeRecord>> volumes() const;
   Result<std::vector<internal::NodeRecord>> nodes() const;
+  // Shards other than volume name shards (partition shards).
+  Result<std::vector<internal::ShardRecord>> shards() const;
+  // The next shard id the meta shard will allocate: every id below it was
+  // allocated (to a volume or a ShardRecord) once.
+  uint64_t next_shard() const;
   std::string cluster_id() const;
   bool initialised() const;
 

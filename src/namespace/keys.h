@@ -1,15 +1,23 @@
 #pragma once
-// Key layout of a volume shard's state (after the shard prefix). Every key
-// starts with an ASCII tag byte; '\0' is reserved for the shard host.
+// Key layout of the shards a VolumeMachine serves (after the shard prefix).
+// Every key starts with an ASCII tag byte; '\0' is reserved for the shard host.
 //
+// A volume (name) shard:
 //   V                                   VolumeState
 //   I ino(8)                            Inode
 //   D parent(8) name                    child inode(8)
 //   C ino(8) chunk(8)                   file bytes [chunk*kChunkBytes, +kChunkBytes)
 //   R ino(8) key                        RowValue
-//   T ino(8) topic                      TopicState
-//   S ino(8) topic-len(4) topic part(4) offset(8)   tessera.v1.Record
-//   G ino(8) topic-len(4) topic part(4) group       committed offset(8)
+//   T ino(8) topic                      TopicState (partition shard ids, bytes reported)
+//
+// A partition shard (one partition of one topic; partition_ops.h):
+//   P                                   PartitionInfo
+//   O offset(8)                         tessera.v1.Record
+//   g group                             committed offset(8)
+//
+// The two sets of tags are disjoint, so a command or read sent to the wrong
+// kind of shard finds nothing rather than misparsing. Tags S and G are
+// reserved: volume shards of earlier versions kept stream records there.
 
 #include <cstdint>
 #include <string>
@@ -68,38 +76,17 @@ inline std::string topic_key(uint64_t ino, std::string_view topic) {
   return topic_prefix(ino) + std::string(topic);
 }
 
-// Records of one stream (all topics): "S" ino.
-inline std::string records_prefix(uint64_t ino) {
-  std::string k = "S";
-  put_be64(k, ino);
-  return k;
-}
-inline std::string partition_prefix(uint64_t ino, std::string_view topic, uint32_t part) {
-  std::string k = records_prefix(ino);
-  put_be32(k, static_cast<uint32_t>(topic.size()));
-  k.append(topic);
-  put_be32(k, part);
-  return k;
-}
-inline std::string record_key(uint64_t ino, std::string_view topic, uint32_t part, uint64_t offset) {
-  std::string k = partition_prefix(ino, topic, part);
+inline std::string partition_info_key() { return "P"; }
+
+inline std::string partition_records_prefix() { return "O"; }
+inline std::string partition_record_key(uint64_t offset) {
+  std::string k = partition_records_prefix();
   put_be64(k, offset);
   return k;
 }
 
-inline std::string group_prefix(uint64_t ino) {
-  std::string k = "G";
-  put_be64(k, ino);
-  return k;
-}
-inline std::string group_key(uint64_t ino, std::string_view topic, uint32_t part,
-                             std::string_view group) {
-  std::string k = group_prefix(ino);
-  put_be32(k, static_cast<uint32_t>(topic.size()));
-  k.append(topic);
-  put_be32(k, part);
-  k.append(group);
-  return k;
+inline std::string partition_group_key(std::string_view group) {
+  return "g" + std::string(group);
 }
 
 }  // namespace tessera::ns

@@ -31,12 +31,13 @@ void adjust_entries(VolumeTxn& txn, Inode& dir, int64_t delta, int64_t now_ms) {
   txn.put_inode(dir);
 }
 
-// Frees an inode's data and the inode itself (its last link is gone).
-Status destroy(VolumeTxn& txn, const Inode& n) {
+// Frees an inode's data and the inode itself (its last link is gone). The
+// partition shards of a stream go to *released.
+Status destroy(VolumeTxn& txn, const Inode& n, std::vector<uint64_t>* released) {
   switch (n.kind()) {
     case ObjectKind::KIND_FILE: TESSERA_TRY(purge_file(txn, n)); break;
     case ObjectKind::KIND_TABLE: TESSERA_TRY(purge_table(txn, n)); break;
-    case ObjectKind::KIND_STREAM: TESSERA_TRY(purge_stream(txn, n)); break;
+    case ObjectKind::KIND_STREAM: TESSERA_TRY(purge_stream(txn, n, released)); break;
     default: break;
   }
   txn.del_inode(n.id());
@@ -44,7 +45,7 @@ Status destroy(VolumeTxn& txn, const Inode& n) {
 }
 
 // Drops one link to `n` (whose entry was already removed).
-Status unlink_inode(VolumeTxn& txn, Inode n, int64_t now_ms) {
+Status unlink_inode(VolumeTxn& txn, Inode n, int64_t now_ms, std::vector<uint64_t>* released) {
   if (n.kind() != ObjectKind::KIND_DIRECTORY && n.nlink() > 1) {
     n.set_nlink(n.nlink() - 1);
     n.set_ctime_ms(now_ms);
@@ -52,12 +53,13 @@ Status unlink_inode(VolumeTxn& txn, Inode n, int64_t now_ms) {
     txn.put_inode(n);
     return Status::ok();
   }
-  return destroy(txn, n);
+  return destroy(txn, n, released);
 }
 
 // Removes everything below directory `dir`, checking write on each directory.
 Status remove_tree(VolumeTxn& txn, const Inode& dir, const internal::Principal& who,
-                   std::string_view path, size_t& budget, int64_t now_ms) {
+                   std::string_view path, size_t& budget, int64_t now_ms,
+                   std::vector<uint64_t>* released) {
   TESSERA_TRY(check_access(dir, who, Access::write, path));
   for (;;) {
     TESSERA_ASSIGN_OR_RETURN(auto batch, txn.list(dir.id(), "", 256));
@@ -75,10 +77,10 @@ Status remove_tree(VolumeTxn& txn, const Inode& dir, const internal::Principal& 
                       child_path + ": is a volume mount point; remove the volume first");
       }
       if (child.kind() == ObjectKind::KIND_DIRECTORY) {
-        TESSERA_TRY(remove_tree(txn, child, who, child_path, budget, now_ms));
+        TESSERA_TRY(remove_tree(txn, child, who, child_path, budget, now_ms, released));
       }
       txn.del_dirent(dir.id(), name);
-      TESSERA_TRY(unlink_inode(txn, child, now_ms));
+      TESSERA_TRY(unlink_inode(txn, child, now_ms, released));
     }
   }
 }
@@ -201,7 +203,10 @@ Status apply_create(VolumeTxn& txn, const internal::Command& cmd, internal::Comm
   return Status::ok();
 }
 
-Status apply_remove(VolumeTxn& txn, const internal::Command& cmd, internal::CommandResult&) {
+// result.shards: the partition shards of the streams removed (as in a rename
+// that replaces a stream), for the caller to remove.
+Status apply_remove(VolumeTxn& txn, const internal::Command& cmd,
+                    internal::CommandResult& result) {
   const auto& req = cmd.remove();
   const auto& who = cmd.principal();
   TESSERA_ASSIGN_OR_RETURN(auto pr, txn.resolve_parent(req.path(), who));
@@ -216,14 +221,17 @@ Status apply_remove(VolumeTxn& txn, const internal::Command& cmd, internal::Comm
   if (n.kind() == ObjectKind::KIND_VOLUME) {
     return Status(Errc::wrong_kind, req.path() + ": is a volume; use `tessera volume rm`");
   }
+  std::vector<uint64_t> released;  // partition shards of removed streams
   if (n.kind() == ObjectKind::KIND_DIRECTORY) {
     if (n.entries() > 0 && !req.recursive()) return error(Errc::not_empty, req.path());
     size_t budget = kRemoveInodesMax;
-    TESSERA_TRY(remove_tree(txn, n, who, req.path(), budget, cmd.now_ms()));
+    TESSERA_TRY(remove_tree(txn, n, who, req.path(), budget, cmd.now_ms(), &released));
   }
   txn.del_dirent(pr.parent.id(), pr.name);
   adjust_entries(txn, pr.parent, -1, cmd.now_ms());
-  return unlink_inode(txn, n, cmd.now_ms());
+  TESSERA_TRY(unlink_inode(txn, n, cmd.now_ms(), &released));
+  for (uint64_t shard : released) result.add_shards(shard);
+  return Status::ok();
 }
 
 Status apply_unmount(VolumeTxn& txn, const internal::Command& cmd, internal::CommandResult&) {
@@ -275,7 +283,9 @@ Status apply_rename(VolumeTxn& txn, const internal::Command& cmd, internal::Comm
     if (!src_dir && dst_dir) return error(Errc::is_a_directory, req.dst());
     if (dst_dir && victim.entries() > 0) return error(Errc::not_empty, req.dst());
     txn.del_dirent(dst.parent.id(), dst.name);
-    TESSERA_TRY(unlink_inode(txn, victim, cmd.now_ms()));
+    std::vector<uint64_t> released;
+    TESSERA_TRY(unlink_inode(txn, victim, cmd.now_ms(), &released));
+    for (uint64_t shard : released) result.add_shards(shard);
     dst.parent.set_entries(dst.parent.entries() - 1);
   }
   txn.del_dirent(src.parent.id(), src.name);

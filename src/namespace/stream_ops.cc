@@ -1,6 +1,10 @@
 #include "namespace/stream_ops.h"
 
+#include <algorithm>
+#include <functional>
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "namespace/keys.h"
 #include "namespace/paths.h"
@@ -12,15 +16,14 @@ using internal::Command;
 using internal::CommandResult;
 using internal::Inode;
 using internal::PartitionState;
+using internal::Principal;
 using internal::TopicState;
 using tessera::v1::ObjectKind;
 using tessera::v1::Record;
 
 namespace {
 
-constexpr size_t kTopicBytesMax = 249;              // Kafka's topic name limit
-constexpr uint64_t kFetchBytesDefault = 1u << 20;   // FetchRequest.max_bytes == 0
-constexpr int kFetchRecordsMax = 100000;            // per fetch, whatever max_bytes says
+constexpr size_t kTopicBytesMax = 249;  // Kafka's topic name limit
 constexpr int kRead = static_cast<int>(Access::read);
 constexpr int kWrite = static_cast<int>(Access::write);
 
@@ -29,40 +32,6 @@ std::string topic_subject(std::string_view path, std::string_view topic) {
   s += ':';
   s += topic;
   return s;
-}
-
-std::string partition_subject(std::string_view topic_subject, uint32_t part) {
-  return std::string(topic_subject) + " partition " + std::to_string(part);
-}
-
-// Kafka's legal topic names (org.apache.kafka.common.internals.Topic):
-// [a-zA-Z0-9._-]{1,249}, not "." or "..".
-Status check_topic_name(std::string_view topic, std::string_view subject) {
-  TESSERA_TRY(check_name(topic, subject));
-  if (topic.size() > kTopicBytesMax) {
-    return Status(Errc::invalid_argument, std::string(subject) + ": topic name longer than " +
-                                              std::to_string(kTopicBytesMax) + " bytes");
-  }
-  for (char c : topic) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
-    if (!ok) {
-      return Status(Errc::invalid_argument,
-                    std::string(subject) +
-                        ": topic name may hold only ASCII letters, digits, '.', '_' and '-'");
-    }
-  }
-  return Status::ok();
-}
-
-// Consumer group ids are opaque to Kafka; we only bound them.
-Status check_group(std::string_view group, std::string_view subject) {
-  if (group.empty() || group.size() > kNameBytesMax || group.find('\0') != std::string_view::npos) {
-    return Status(Errc::invalid_argument,
-                  std::string(subject) + ": group name must be 1.." +
-                      std::to_string(kNameBytesMax) + " bytes without NUL");
-  }
-  return Status::ok();
 }
 
 // Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2), so keyed
@@ -96,16 +65,90 @@ uint32_t murmur2(std::string_view data) {
   return h;
 }
 
-// A stream resolved with the wanted right and one of its topics loaded.
-struct OpenTopic {
-  Resolved stream;
-  TopicState topic;
-  std::string subject;  // "PATH:TOPIC"
-};
+// One partition's reported bytes went from old_bytes to new_bytes.
+void resize_stream(Inode& stream, uint64_t old_bytes, uint64_t new_bytes, int64_t now_ms) {
+  if (new_bytes > old_bytes) {
+    stream.set_size(stream.size() + (new_bytes - old_bytes));
+    stream.set_mtime_ms(now_ms);  // records were added since the last report
+    stream.set_ctime_ms(now_ms);
+  } else {
+    stream.set_size(stream.size() - std::min(stream.size(), old_bytes - new_bytes));
+  }
+  stream.set_version(stream.version() + 1);
+}
 
-Result<OpenTopic> open_topic(const VolumeView& view, const internal::Principal& who,
-                             std::string_view path, std::string_view topic, int want) {
-  OpenTopic t;
+// Calls fn(key, topic) for every topic of stream `ino`, in name order.
+Status for_each_topic(const storage::StateReader& state, uint64_t ino,
+                      const std::function<void(std::string_view, TopicState&&)>& fn) {
+  const std::string prefix = topic_prefix(ino);
+  Status inner;
+  TESSERA_TRY(state.scan(prefix, prefix_successor(prefix), [&](std::string_view k,
+                                                               std::string_view v) {
+    auto topic = parse_record<TopicState>(v, "topic " + std::string(k.substr(prefix.size())) +
+                                                 " of stream inode " + std::to_string(ino));
+    if (!topic.is_ok()) {
+      inner = topic.status();
+      return false;
+    }
+    fn(k, std::move(topic).value());
+    return true;
+  }));
+  return inner;
+}
+
+void append_shards(const TopicState& topic, std::vector<uint64_t>& out) {
+  for (const auto& ps : topic.partitions()) {
+    if (ps.shard() != 0) out.push_back(ps.shard());
+  }
+}
+
+}  // namespace
+
+Status check_topic_name(std::string_view topic, std::string_view subject) {
+  TESSERA_TRY(check_name(topic, subject));
+  if (topic.size() > kTopicBytesMax) {
+    return Status(Errc::invalid_argument, std::string(subject) + ": topic name longer than " +
+                                              std::to_string(kTopicBytesMax) + " bytes");
+  }
+  for (char c : topic) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      return Status(Errc::invalid_argument,
+                    std::string(subject) +
+                        ": topic name may hold only ASCII letters, digits, '.', '_' and '-'");
+    }
+  }
+  return Status::ok();
+}
+
+// Consumer group ids are opaque to Kafka; we only bound them.
+Status check_group(std::string_view group, std::string_view subject) {
+  if (group.empty() || group.size() > kNameBytesMax || group.find('\0') != std::string_view::npos) {
+    return Status(Errc::invalid_argument,
+                  std::string(subject) + ": group name must be 1.." +
+                      std::to_string(kNameBytesMax) + " bytes without NUL");
+  }
+  return Status::ok();
+}
+
+uint64_t record_bytes(const Record& record) {
+  uint64_t n = record.key().size() + record.value().size();
+  for (const auto& h : record.headers()) n += h.key().size() + h.value().size();
+  return n;
+}
+
+uint32_t choose_partition(const Record& record, uint32_t partitions, uint32_t& round_robin) {
+  TESSERA_ASSERT(partitions > 0);
+  if (!record.key().empty()) return (murmur2(record.key()) & 0x7fffffff) % partitions;
+  const uint32_t part = round_robin % partitions;
+  round_robin = (part + 1) % partitions;
+  return part;
+}
+
+Result<StreamTopic> open_stream_topic(const VolumeView& view, const Principal& who,
+                                      std::string_view path, std::string_view topic, int want) {
+  StreamTopic t;
   TESSERA_ASSIGN_OR_RETURN(t.stream, view.resolve_kind(path, who, ObjectKind::KIND_STREAM, want));
   t.subject = topic_subject(path, topic);
   TESSERA_ASSIGN_OR_RETURN(auto raw, view.state().get(topic_key(t.stream.inode.id(), topic)));
@@ -114,20 +157,11 @@ Result<OpenTopic> open_topic(const VolumeView& view, const internal::Principal& 
   return t;
 }
 
-// Kafka's UNKNOWN_TOPIC_OR_PARTITION is a not_found here.
-Status check_partition(const OpenTopic& t, uint64_t part) {
+Status check_partition_index(const StreamTopic& t, uint64_t part) {
   if (part >= static_cast<uint64_t>(t.topic.partitions_size())) {
     return error(Errc::not_found, t.subject + " partition " + std::to_string(part));
   }
   return Status::ok();
-}
-
-}  // namespace
-
-uint64_t record_bytes(const Record& record) {
-  uint64_t n = record.key().size() + record.value().size();
-  for (const auto& h : record.headers()) n += h.key().size() + h.value().size();
-  return n;
 }
 
 Status apply_create_topic(VolumeTxn& txn, const Command& cmd, CommandResult& result) {
@@ -141,6 +175,12 @@ Status apply_create_topic(VolumeTxn& txn, const Command& cmd, CommandResult& res
                                               std::to_string(kPartitionsMax) + ", not " +
                                               std::to_string(op.partitions()));
   }
+  if (static_cast<uint64_t>(op.shards_size()) != op.partitions()) {
+    return Status(Errc::invalid_argument, subject + ": " + std::to_string(op.partitions()) +
+                                              " partitions but " +
+                                              std::to_string(op.shards_size()) +
+                                              " partition shards");
+  }
   const std::string key = topic_key(stream.inode.id(), op.topic());
   TESSERA_ASSIGN_OR_RETURN(auto existing, txn.state().get(key));
   if (existing) return error(Errc::already_exists, subject);
@@ -148,7 +188,7 @@ Status apply_create_topic(VolumeTxn& txn, const Command& cmd, CommandResult& res
   TopicState topic;
   topic.set_name(op.topic());
   topic.set_created_ms(cmd.now_ms());
-  for (uint32_t i = 0; i < op.partitions(); ++i) topic.add_partitions();
+  for (uint64_t shard : op.shards()) topic.add_partitions()->set_shard(shard);
   txn.writer().put(key, topic.SerializeAsString());
 
   Inode& node = stream.inode;
@@ -161,181 +201,158 @@ Status apply_create_topic(VolumeTxn& txn, const Command& cmd, CommandResult& res
   return Status::ok();
 }
 
-Status apply_produce(VolumeTxn& txn, const Command& cmd, CommandResult& result) {
-  const auto& op = cmd.produce();
-  TESSERA_ASSIGN_OR_RETURN(auto t, open_topic(txn, cmd.principal(), op.path(), op.topic(), kWrite));
-  if (op.records_size() == 0) {
-    return Status(Errc::invalid_argument, t.subject + ": produce without records");
-  }
-  if (static_cast<size_t>(op.records_size()) > kProduceRecordsMax) {
-    return Status(Errc::too_large, t.subject + ": " + std::to_string(op.records_size()) +
-                                       " records in one produce, at most " +
-                                       std::to_string(kProduceRecordsMax));
-  }
-  if (op.partition() >= 0) TESSERA_TRY(check_partition(t, static_cast<uint32_t>(op.partition())));
-  uint64_t total = 0;
-  for (int i = 0; i < op.records_size(); ++i) {
-    const uint64_t n = record_bytes(op.records(i));
-    if (n > kRecordBytesMax) {
-      return Status(Errc::too_large, t.subject + ": record " + std::to_string(i) + " holds " +
-                                         std::to_string(n) + " bytes, at most " +
-                                         std::to_string(kRecordBytesMax));
-    }
-    total += n;
-  }
-  TESSERA_TRY(txn.charge(UsageKind::streams, static_cast<int64_t>(total), t.subject));
+// Trusted: the node proposes it for a partition shard it leads; there is no
+// principal to check. Only a change of the reported bytes writes anything.
+namespace {
 
-  const uint64_t ino = t.stream.inode.id();
-  const auto parts = static_cast<uint32_t>(t.topic.partitions_size());
-  auto* out = result.mutable_produce();
-  for (const Record& in : op.records()) {
-    uint32_t part;
-    if (op.partition() >= 0) {
-      part = static_cast<uint32_t>(op.partition());
-    } else if (!in.key().empty()) {
-      part = (murmur2(in.key()) & 0x7fffffff) % parts;
-    } else {
-      part = t.topic.round_robin() % parts;
-      t.topic.set_round_robin((part + 1) % parts);
-    }
-    PartitionState* ps = t.topic.mutable_partitions(static_cast<int>(part));
-    Record stored = in;
-    stored.set_offset(ps->end_offset());
-    stored.set_partition(part);
-    // Kafka producers send -1 for "no timestamp"; proto3 callers send 0.
-    if (stored.timestamp_ms() <= 0) stored.set_timestamp_ms(cmd.now_ms());
-    txn.writer().put(record_key(ino, t.topic.name(), part, stored.offset()),
-                     stored.SerializeAsString());
-    ps->set_end_offset(ps->end_offset() + 1);
-    ps->set_bytes(ps->bytes() + record_bytes(in));
-    out->add_partitions(part);
-    out->add_offsets(stored.offset());
-  }
-  txn.writer().put(topic_key(ino, t.topic.name()), t.topic.SerializeAsString());
+// The topic and partition a usage report or grant request names.
+struct NamedPartition {
+  std::string key;  // the topic's key
+  TopicState topic;
+  std::string subject;
+};
 
-  Inode& node = t.stream.inode;
-  node.set_size(node.size() + total);
-  node.set_version(node.version() + 1);
-  node.set_mtime_ms(cmd.now_ms());
-  node.set_ctime_ms(cmd.now_ms());
-  txn.put_inode(node);
-  *result.mutable_inode() = node;
+Result<NamedPartition> load_partition(VolumeTxn& txn, uint64_t ino, const std::string& topic,
+                                      uint32_t part) {
+  NamedPartition np;
+  np.subject = "stream inode " + std::to_string(ino) + " topic " + topic + " partition " +
+               std::to_string(part);
+  TESSERA_ASSIGN_OR_RETURN(auto node, txn.inode(ino));
+  if (!node || node->kind() != ObjectKind::KIND_STREAM) return error(Errc::not_found, np.subject);
+  np.key = topic_key(ino, topic);
+  TESSERA_ASSIGN_OR_RETURN(auto raw, txn.state().get(np.key));
+  if (!raw) return error(Errc::not_found, np.subject);
+  TESSERA_ASSIGN_OR_RETURN(np.topic, parse_record<TopicState>(*raw, np.subject));
+  if (part >= static_cast<uint32_t>(np.topic.partitions_size())) {
+    return error(Errc::not_found, np.subject);
+  }
+  return np;
+}
+
+constexpr uint64_t kGrantSlackMax = 1ull << 20;
+
+}  // namespace
+
+Status apply_stream_usage(VolumeTxn& txn, const Command& cmd, CommandResult& result) {
+  const auto& op = cmd.stream_usage();
+  TESSERA_ASSIGN_OR_RETURN(auto np, load_partition(txn, op.stream_ino(), op.topic(), op.partition()));
+  PartitionState& ps = *np.topic.mutable_partitions(static_cast<int>(op.partition()));
+  TESSERA_ASSIGN_OR_RETURN(auto node, txn.inode_or_corrupt(op.stream_ino()));
+  Inode& stream = node;
+  bool changed = false;
+  if (op.grant() != 0 && op.grant() < ps.grant()) {
+    // The partition shard shrank its grant first: give the rest back.
+    auto& vol = txn.vol();
+    vol.set_streams_granted(vol.streams_granted() - std::min(vol.streams_granted(), ps.grant() - op.grant()));
+    ps.set_grant(op.grant());
+    changed = true;
+  }
+  if (ps.bytes() != op.bytes()) {
+    const int64_t delta = static_cast<int64_t>(op.bytes()) - static_cast<int64_t>(ps.bytes());
+    resize_stream(stream, ps.bytes(), op.bytes(), cmd.now_ms());
+    txn.put_inode(stream);
+    txn.account(UsageKind::streams, delta);
+    ps.set_bytes(op.bytes());
+    changed = true;
+  }
+  if (changed) txn.writer().put(np.key, np.topic.SerializeAsString());
+  *result.mutable_inode() = stream;
   return Status::ok();
 }
 
-Status apply_commit_offset(VolumeTxn& txn, const Command& cmd, CommandResult& /*result*/) {
-  const auto& op = cmd.commit_offset();
-  TESSERA_ASSIGN_OR_RETURN(auto t, open_topic(txn, cmd.principal(), op.path(), op.topic(), kRead));
-  TESSERA_TRY(check_partition(t, op.partition()));
-  TESSERA_TRY(check_group(op.group(), t.subject));
-  std::string value;
-  put_be64(value, op.offset());
-  txn.writer().put(group_key(t.stream.inode.id(), t.topic.name(), op.partition(), op.group()), value);
+Status apply_stream_grant(VolumeTxn& txn, const Command& cmd, CommandResult& result) {
+  const auto& op = cmd.stream_grant();
+  TESSERA_ASSIGN_OR_RETURN(auto np, load_partition(txn, op.stream_ino(), op.topic(), op.partition()));
+  PartitionState& ps = *np.topic.mutable_partitions(static_cast<int>(op.partition()));
+  auto& vol = txn.vol();
+  if (vol.quota_bytes() == 0) {
+    result.mutable_partition()->set_grant(std::numeric_limits<uint64_t>::max());
+    return Status::ok();
+  }
+  const uint64_t need = op.held() + op.want();
+  if (need <= ps.grant()) {  // another request grew it meanwhile
+    result.mutable_partition()->set_grant(ps.grant());
+    return Status::ok();
+  }
+  // What the quota must hold besides this partition's grant.
+  const uint64_t others = vol.files_bytes() + vol.tables_bytes() +
+                          (vol.streams_granted() - std::min(vol.streams_granted(), ps.grant()));
+  const uint64_t free = vol.quota_bytes() > others ? vol.quota_bytes() - others : 0;
+  if (need > free) {
+    return Status(Errc::quota_exceeded,
+                  np.subject + ": volume quota exceeded (" + vol.mount_path() + " uses " +
+                      std::to_string(others + ps.grant()) + " of " + std::to_string(vol.quota_bytes()) +
+                      " bytes, this needs " + std::to_string(op.want()) + " more)");
+  }
+  const uint64_t grant = need + std::min(kGrantSlackMax, (free - need) / 4);
+  vol.set_streams_granted(vol.streams_granted() - std::min(vol.streams_granted(), ps.grant()) + grant);
+  ps.set_grant(grant);
+  txn.writer().put(np.key, np.topic.SerializeAsString());
+  result.mutable_partition()->set_grant(grant);
   return Status::ok();
 }
 
-Result<tessera::v1::FetchResponse> fetch(const VolumeView& view, const internal::Principal& who,
-                                         const tessera::v1::FetchRequest& req) {
-  TESSERA_ASSIGN_OR_RETURN(auto t, open_topic(view, who, req.stream(), req.topic(), kRead));
-  TESSERA_TRY(check_partition(t, req.partition()));
-  const PartitionState& ps = t.topic.partitions(static_cast<int>(req.partition()));
-  const std::string subject = partition_subject(t.subject, req.partition());
-  if (req.offset() < ps.start_offset()) {
-    return Status(Errc::out_of_range, subject + ": offset " + std::to_string(req.offset()) +
-                                          " is before the start offset " +
-                                          std::to_string(ps.start_offset()));
-  }
-  if (req.offset() > ps.end_offset()) {
-    return Status(Errc::out_of_range, subject + ": offset " + std::to_string(req.offset()) +
-                                          " is after the end offset " +
-                                          std::to_string(ps.end_offset()));
-  }
-  tessera::v1::FetchResponse resp;
-  resp.set_start_offset(ps.start_offset());
-  resp.set_end_offset(ps.end_offset());
-  if (req.offset() == ps.end_offset()) return resp;
-
-  // max_bytes bounds the serialized size of the records returned.
-  const uint64_t budget = req.max_bytes() == 0 ? kFetchBytesDefault : req.max_bytes();
-  const uint64_t ino = t.stream.inode.id();
-  uint64_t used = 0;
-  uint64_t expect = req.offset();
-  Status inner;
-  TESSERA_TRY(view.state().scan(
-      record_key(ino, t.topic.name(), req.partition(), req.offset()),
-      prefix_successor(partition_prefix(ino, t.topic.name(), req.partition())),
-      [&](std::string_view, std::string_view v) {
-        if (resp.records_size() >= kFetchRecordsMax) return false;
-        if (resp.records_size() > 0 && used + v.size() > budget) return false;
-        auto rec = parse_record<Record>(v, subject);
-        if (!rec.is_ok()) {
-          inner = rec.status();
-          return false;
-        }
-        if (rec->offset() != expect) {
-          inner = Status(Errc::corruption,
-                         subject + ": record at offset " + std::to_string(expect) + " missing");
-          return false;
-        }
-        used += v.size();
-        ++expect;
-        *resp.add_records() = std::move(rec).value();
-        return true;
-      }));
-  TESSERA_TRY(inner);
-  if (resp.records_size() == 0) {
-    return Status(Errc::corruption,
-                  subject + ": record at offset " + std::to_string(req.offset()) + " missing");
-  }
-  return resp;
+Status purge_stream(VolumeTxn& txn, const Inode& stream, std::vector<uint64_t>* released) {
+  std::vector<std::string> keys;
+  uint64_t granted = 0;
+  TESSERA_TRY(for_each_topic(txn.state(), stream.id(), [&](std::string_view k, TopicState&& t) {
+    if (released) append_shards(t, *released);
+    for (const auto& ps : t.partitions()) granted += ps.grant();
+    keys.emplace_back(k);
+  }));
+  auto& vol = txn.vol();
+  vol.set_streams_granted(vol.streams_granted() - std::min(vol.streams_granted(), granted));
+  for (const auto& k : keys) txn.writer().del(k);
+  return txn.charge(UsageKind::streams, -static_cast<int64_t>(stream.size()), "purge");
 }
 
-Result<tessera::v1::ListTopicsResponse> list_topics(const VolumeView& view,
-                                                    const internal::Principal& who,
-                                                    const tessera::v1::ListTopicsRequest& req) {
+Result<std::vector<TopicState>> stream_topics(const VolumeView& view, const Principal& who,
+                                              std::string_view path) {
   TESSERA_ASSIGN_OR_RETURN(auto stream,
-                           view.resolve_kind(req.stream(), who, ObjectKind::KIND_STREAM, kRead));
-  tessera::v1::ListTopicsResponse resp;
-  const std::string prefix = topic_prefix(stream.inode.id());
+                           view.resolve_kind(path, who, ObjectKind::KIND_STREAM, kRead));
+  std::vector<TopicState> topics;
+  const uint64_t ino = stream.inode.id();
+  TESSERA_TRY(for_each_topic(view.state(), ino, [&](std::string_view, TopicState&& t) {
+    topics.push_back(std::move(t));
+  }));
+  return topics;
+}
+
+Result<std::vector<RetainedStream>> streams_with_retention(const VolumeView& view) {
+  std::vector<RetainedStream> streams;
+  const std::string prefix = "I";
   Status inner;
-  // Keys sort by topic name, so the listing comes out sorted.
   TESSERA_TRY(view.state().scan(prefix, prefix_successor(prefix),
                                 [&](std::string_view k, std::string_view v) {
-    auto topic = parse_record<TopicState>(v, topic_subject(req.stream(), k.substr(prefix.size())));
-    if (!topic.is_ok()) {
-      inner = topic.status();
+    auto node = parse_record<Inode>(v, "inode " + std::to_string(get_be64(k.substr(1))));
+    if (!node.is_ok()) {
+      inner = node.status();
       return false;
     }
-    auto* info = resp.add_topics();
-    info->set_name(topic->name());
-    info->set_partitions(static_cast<uint32_t>(topic->partitions_size()));
-    for (const auto& ps : topic->partitions()) {
-      info->add_start_offsets(ps.start_offset());
-      info->add_end_offsets(ps.end_offset());
+    if (node->kind() == ObjectKind::KIND_STREAM &&
+        (node->retention_age_ms() > 0 || node->retention_bytes() > 0)) {
+      streams.push_back({node->id(), node->retention_age_ms(), node->retention_bytes(), {}});
     }
     return true;
   }));
   TESSERA_TRY(inner);
-  return resp;
+  for (auto& s : streams) {
+    TESSERA_TRY(for_each_topic(view.state(), s.ino, [&](std::string_view, TopicState&& t) {
+      append_shards(t, s.shards);
+    }));
+  }
+  return streams;
 }
 
-Result<tessera::v1::GetOffsetResponse> get_offset(const VolumeView& view,
-                                                  const internal::Principal& who,
-                                                  const tessera::v1::GetOffsetRequest& req) {
-  TESSERA_ASSIGN_OR_RETURN(auto t, open_topic(view, who, req.stream(), req.topic(), kRead));
-  TESSERA_TRY(check_partition(t, req.partition()));
-  TESSERA_TRY(check_group(req.group(), t.subject));
-  TESSERA_ASSIGN_OR_RETURN(
-      auto raw, view.state().get(group_key(t.stream.inode.id(), t.topic.name(), req.partition(),
-                                           req.group())));
-  tessera::v1::GetOffsetResponse resp;
-  if (!raw) return resp;
-  if (raw->size() != 8) {
-    return Status(Errc::corruption, t.subject + ": committed offset of group " + req.group() +
-                                        " has the wrong size");
+Result<tessera::v1::ListTopicsResponse> list_topics(const VolumeView& view, const Principal& who,
+                                                    const tessera::v1::ListTopicsRequest& req) {
+  TESSERA_ASSIGN_OR_RETURN(auto topics, stream_topics(view, who, req.stream()));
+  tessera::v1::ListTopicsResponse resp;
+  for (const auto& topic : topics) {
+    auto* info = resp.add_topics();
+    info->set_name(topic.name());
+    info->set_partitions(static_cast<uint32_t>(topic.partitions_size()));
   }
-  resp.set_found(true);
-  resp.set_offset(get_be64(*raw));
   return resp;
 }
 

@@ -2,18 +2,17 @@
 
 #include <gtest/gtest.h>
 
-#include "storage/test_engine.h"
-#include <unistd.h>
-
-#include <filesystem>
 #include <functional>
-#include <memory>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "namespace/keys.h"
+#include "namespace/ns_ops.h"
+#include "namespace/permissions.h"
 #include "storage/engine.h"
 #include "storage/state_view.h"
+#include "storage/test_engine.h"
 
 namespace tessera::ns {
 namespace {
@@ -28,6 +27,8 @@ using tessera::v1::Record;
 constexpr ShardId kShard{1};
 constexpr uint64_t kStreamInode = 2;
 constexpr int64_t kNow = 1'700'000'000'000;
+constexpr int kRead = static_cast<int>(Access::read);
+constexpr int kWrite = static_cast<int>(Access::write);
 
 Principal user(uint32_t uid, uint32_t gid) {
   Principal p;
@@ -36,16 +37,22 @@ Principal user(uint32_t uid, uint32_t gid) {
   return p;
 }
 
-Record rec(std::string key, std::string value, int64_t ts = 0) {
+Record keyed(std::string key) {
   Record r;
   r.set_key(std::move(key));
-  r.set_value(std::move(value));
-  r.set_timestamp_ms(ts);
+  r.set_value("x");
   return r;
 }
 
-// A volume mounted at "/" holding one stream "/s" (inode 2, owner 1000:100,
-// mode 0640), built by hand; commands run the way the shard host runs them.
+std::vector<uint64_t> shard_ids(uint64_t first, uint32_t n) {
+  std::vector<uint64_t> ids;
+  for (uint32_t i = 0; i < n; ++i) ids.push_back(first + i);
+  return ids;
+}
+
+// The name shard of a volume mounted at "/" holding one stream "/s" (inode 2,
+// owner 1000:100, mode 0640), built by hand; commands run the way the shard
+// host runs them.
 class StreamOpsTest : public ::testing::Test {
  protected:
   const Principal owner_ = user(1000, 100);
@@ -53,7 +60,6 @@ class StreamOpsTest : public ::testing::Test {
   const Principal stranger_ = user(3000, 300);  // no rights on /s
 
   void SetUp() override {
-
     auto txn = engine_->begin();
     storage::TxnWriter w(*txn, kShard);
     internal::VolumeState vs;
@@ -66,9 +72,10 @@ class StreamOpsTest : public ::testing::Test {
     Inode root;
     root.set_id(kRootInode);
     root.set_kind(ObjectKind::KIND_DIRECTORY);
-    root.set_mode(0755);
+    root.set_mode(0777);
     root.set_nlink(2);
     root.set_version(1);
+    root.set_entries(1);
     vt->put_inode(root);
     Inode s;
     s.set_id(kStreamInode);
@@ -118,46 +125,61 @@ class StreamOpsTest : public ::testing::Test {
     return c;
   }
 
-  Status create_topic(const std::string& topic, uint32_t partitions, const Principal& who) {
+  Status create_topic(const std::string& topic, uint32_t partitions, const Principal& who,
+                      const std::vector<uint64_t>& shards) {
     Command c = command(who);
     auto* op = c.mutable_create_topic();
     op->set_path("/s");
     op->set_topic(topic);
     op->set_partitions(partitions);
+    for (uint64_t s : shards) op->add_shards(s);
     return apply(apply_create_topic, c);
   }
-
-  Result<tessera::v1::ProduceResponse> produce(const std::string& topic, int32_t partition,
-                                               const std::vector<Record>& records,
-                                               const Principal& who, int64_t now_ms = kNow) {
-    Command c = command(who, now_ms);
-    auto* op = c.mutable_produce();
-    op->set_path("/s");
-    op->set_topic(topic);
-    op->set_partition(partition);
-    for (const auto& r : records) *op->add_records() = r;
-    CommandResult result;
-    Status st = apply(apply_produce, c, &result);
-    if (!st.is_ok()) return st;
-    return result.produce();
+  Status create_topic(const std::string& topic, uint32_t partitions, uint64_t first_shard = 100) {
+    return create_topic(topic, partitions, owner_, shard_ids(first_shard, partitions));
   }
 
-  Status commit_offset(const std::string& topic, uint32_t part, const std::string& group,
-                       uint64_t offset, const Principal& who) {
-    Command c = command(who);
-    auto* op = c.mutable_commit_offset();
-    op->set_path("/s");
+  Status report(const std::string& topic, uint32_t part, uint64_t bytes, int64_t now_ms = kNow,
+                uint64_t ino = kStreamInode, uint64_t grant = 0) {
+    Command c = command(Principal(), now_ms);
+    auto* op = c.mutable_stream_usage();
+    op->set_stream_ino(ino);
     op->set_topic(topic);
     op->set_partition(part);
-    op->set_group(group);
-    op->set_offset(offset);
-    return apply(apply_commit_offset, c);
+    op->set_bytes(bytes);
+    op->set_grant(grant);
+    return apply(apply_stream_usage, c);
+  }
+  // A usage report of a partition shard that shrank its grant to `grant`.
+  Status give_back(const std::string& topic, uint32_t part, uint64_t bytes, uint64_t grant) {
+    return report(topic, part, bytes, kNow, kStreamInode, grant);
   }
 
-  Status retention(int64_t now_ms) {
-    Command c = command(Principal(), now_ms);
-    c.mutable_retention();
-    return apply(apply_retention, c);
+  // StreamGrantOp: the partition holds `held` bytes and needs `want` more;
+  // the grant the name shard answers.
+  Result<uint64_t> request_grant(const std::string& topic, uint32_t part, uint64_t held,
+                                 uint64_t want) {
+    Command c = command(Principal());
+    auto* op = c.mutable_stream_grant();
+    op->set_stream_ino(kStreamInode);
+    op->set_topic(topic);
+    op->set_partition(part);
+    op->set_held(held);
+    op->set_want(want);
+    CommandResult result;
+    TESSERA_TRY(apply(apply_stream_grant, c, &result));
+    return result.partition().grant();
+  }
+  // The grant the name shard records for a partition.
+  uint64_t recorded_grant(const std::string& topic, uint32_t part) {
+    auto t = open(topic, owner_, kRead);
+    EXPECT_TRUE(t.is_ok()) << t.status().to_string();
+    return t.is_ok() ? t->topic.partitions(static_cast<int>(part)).grant() : 0;
+  }
+  uint64_t streams_granted() { return volume_state().streams_granted(); }
+  // A write of `bytes` more bytes of `kind` (a file write, a row put).
+  Status charge(UsageKind kind, uint64_t bytes) {
+    return run([&](VolumeTxn& t) { return t.charge(kind, static_cast<int64_t>(bytes), "/f"); });
   }
 
   // Calls fn with a VolumeView over a fresh snapshot.
@@ -169,38 +191,9 @@ class StreamOpsTest : public ::testing::Test {
     return fn(view);
   }
 
-  Result<tessera::v1::FetchResponse> fetch_at(const std::string& topic, uint32_t part,
-                                              uint64_t offset, uint32_t max_bytes = 0,
-                                              const Principal* who = nullptr) {
-    tessera::v1::FetchRequest req;
-    req.set_stream("/s");
-    req.set_topic(topic);
-    req.set_partition(part);
-    req.set_offset(offset);
-    req.set_max_bytes(max_bytes);
-    return read([&](const VolumeView& v) { return fetch(v, who ? *who : owner_, req); });
-  }
-
-  Result<tessera::v1::GetOffsetResponse> committed(const std::string& topic, uint32_t part,
-                                                   const std::string& group) {
-    tessera::v1::GetOffsetRequest req;
-    req.set_stream("/s");
-    req.set_topic(topic);
-    req.set_partition(part);
-    req.set_group(group);
-    return read([&](const VolumeView& v) { return get_offset(v, owner_, req); });
-  }
-
-  tessera::v1::TopicInfo topic_info(const std::string& topic) {
-    tessera::v1::ListTopicsRequest req;
-    req.set_stream("/s");
-    auto resp = read([&](const VolumeView& v) { return list_topics(v, owner_, req); });
-    EXPECT_TRUE(resp.is_ok()) << resp.status().to_string();
-    for (const auto& t : resp->topics()) {
-      if (t.name() == topic) return t;
-    }
-    ADD_FAILURE() << "no topic " << topic;
-    return {};
+  Result<StreamTopic> open(const std::string& topic, const Principal& who, int want,
+                           const std::string& path = "/s") {
+    return read([&](const VolumeView& v) { return open_stream_topic(v, who, path, topic, want); });
   }
 
   Inode stream_inode() {
@@ -208,15 +201,6 @@ class StreamOpsTest : public ::testing::Test {
   }
   internal::VolumeState volume_state() {
     return read([](const VolumeView& v) { return v.volume(); }).value();
-  }
-
-  void update_stream(const std::function<void(Inode&)>& fn) {
-    ASSERT_TRUE(run([&](VolumeTxn& t) {
-                  TESSERA_ASSIGN_OR_RETURN(auto s, t.inode_or_corrupt(kStreamInode));
-                  fn(s);
-                  t.put_inode(s);
-                  return Status::ok();
-                }).is_ok());
   }
   void set_quota(uint64_t bytes) {
     ASSERT_TRUE(run([&](VolumeTxn& t) {
@@ -239,41 +223,44 @@ class StreamOpsTest : public ::testing::Test {
   storage::TestEngine engine_{"streams"};
 };
 
-TEST_F(StreamOpsTest, CreateTopic) {
-  ASSERT_TRUE(create_topic("orders", 3, owner_).is_ok());
+TEST_F(StreamOpsTest, CreateTopicRecordsAShardPerPartition) {
+  ASSERT_TRUE(create_topic("orders", 3, 100).is_ok());
   Inode s = stream_inode();
   EXPECT_EQ(s.topics(), 1u);
   EXPECT_EQ(s.version(), 2u);
   EXPECT_EQ(s.mtime_ms(), kNow);
-  auto info = topic_info("orders");
-  EXPECT_EQ(info.partitions(), 3u);
-  EXPECT_EQ(info.start_offsets_size(), 3);
-  EXPECT_EQ(info.end_offsets(2), 0u);
+  auto t = open("orders", owner_, kRead);
+  ASSERT_TRUE(t.is_ok()) << t.status().to_string();
+  ASSERT_EQ(t->topic.partitions_size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(t->topic.partitions(i).shard(), 100u + static_cast<uint64_t>(i));
+    EXPECT_EQ(t->topic.partitions(i).bytes(), 0u);
+  }
+  EXPECT_EQ(t->topic.created_ms(), kNow);
 
-  Status dup = create_topic("orders", 1, owner_);
+  Status dup = create_topic("orders", 1, 200);
   EXPECT_EQ(dup.code(), Errc::already_exists);
   EXPECT_EQ(dup.message(), "/s:orders: already exists");
   EXPECT_EQ(stream_inode().topics(), 1u);
 
-  ASSERT_TRUE(create_topic("a-b_c.9", 1, owner_).is_ok());
-  ASSERT_TRUE(create_topic(std::string(249, 'x'), 1, owner_).is_ok());
-  for (const std::string& bad : {std::string(), std::string("."), std::string(".."),
-                                std::string("a b"), std::string("a/b"), std::string("a:b"),
-                                std::string("caf\xc3\xa9"), std::string(250, 'x')}) {
-    EXPECT_EQ(create_topic(bad, 1, owner_).code(), Errc::invalid_argument) << bad;
-  }
-  EXPECT_EQ(create_topic("zero", 0, owner_).code(), Errc::invalid_argument);
-  EXPECT_EQ(create_topic("many", kPartitionsMax + 1, owner_).code(), Errc::invalid_argument);
-  ASSERT_TRUE(create_topic("most", kPartitionsMax, owner_).is_ok());
-  EXPECT_EQ(stream_inode().topics(), 4u);
+  Status mismatch = create_topic("short", 3, owner_, {7, 8});
+  EXPECT_EQ(mismatch.code(), Errc::invalid_argument);
+  EXPECT_EQ(mismatch.message(), "/s:short: 3 partitions but 2 partition shards");
+  EXPECT_EQ(create_topic("none", 1, owner_, {}).code(), Errc::invalid_argument);
+}
 
-  tessera::v1::ListTopicsRequest req;
-  req.set_stream("/s");
-  auto all = read([&](const VolumeView& v) { return list_topics(v, reader_, req); });
-  ASSERT_TRUE(all.is_ok());
-  std::vector<std::string> names;
-  for (const auto& t : all->topics()) names.push_back(t.name());
-  EXPECT_EQ(names, (std::vector<std::string>{"a-b_c.9", "most", "orders", std::string(249, 'x')}));
+TEST_F(StreamOpsTest, CreateTopicChecksNamesAndPartitionCounts) {
+  ASSERT_TRUE(create_topic("a-b_c.9", 1).is_ok());
+  ASSERT_TRUE(create_topic(std::string(249, 'x'), 1).is_ok());
+  for (const std::string& bad : {std::string(), std::string("."), std::string(".."),
+                                 std::string("a b"), std::string("a/b"), std::string("a:b"),
+                                 std::string("caf\xc3\xa9"), std::string(250, 'x')}) {
+    EXPECT_EQ(create_topic(bad, 1).code(), Errc::invalid_argument) << bad;
+  }
+  EXPECT_EQ(create_topic("zero", 0).code(), Errc::invalid_argument);
+  EXPECT_EQ(create_topic("many", kPartitionsMax + 1).code(), Errc::invalid_argument);
+  ASSERT_TRUE(create_topic("most", kPartitionsMax).is_ok());
+  EXPECT_EQ(stream_inode().topics(), 3u);
 }
 
 TEST_F(StreamOpsTest, CreateTopicNeedsAStreamAndWriteRight) {
@@ -281,49 +268,67 @@ TEST_F(StreamOpsTest, CreateTopicNeedsAStreamAndWriteRight) {
   c.mutable_create_topic()->set_path("/");
   c.mutable_create_topic()->set_topic("t");
   c.mutable_create_topic()->set_partitions(1);
+  c.mutable_create_topic()->add_shards(9);
   EXPECT_EQ(apply(apply_create_topic, c).code(), Errc::wrong_kind);
-  EXPECT_EQ(create_topic("t", 1, reader_).code(), Errc::permission_denied);
-  EXPECT_EQ(create_topic("t", 1, stranger_).code(), Errc::permission_denied);
+  EXPECT_EQ(create_topic("t", 1, reader_, {9}).code(), Errc::permission_denied);
+  EXPECT_EQ(create_topic("t", 1, stranger_, {9}).code(), Errc::permission_denied);
 }
 
-TEST_F(StreamOpsTest, ProduceToPartitionAssignsContiguousOffsets) {
-  ASSERT_TRUE(create_topic("t", 2, owner_).is_ok());
-  auto first = produce("t", 1, {rec("k", "v1"), rec("", "v2", 42), rec("k", "v3")}, owner_);
-  ASSERT_TRUE(first.is_ok()) << first.status().to_string();
-  EXPECT_EQ(std::vector<uint64_t>(first->offsets().begin(), first->offsets().end()),
-            (std::vector<uint64_t>{0, 1, 2}));
-  EXPECT_EQ(std::vector<uint32_t>(first->partitions().begin(), first->partitions().end()),
-            (std::vector<uint32_t>{1, 1, 1}));
-  auto second = produce("t", 1, {rec("", "v4"), rec("", "v5")}, owner_);
-  ASSERT_TRUE(second.is_ok());
-  EXPECT_EQ(second->offsets(0), 3u);
-  EXPECT_EQ(second->offsets(1), 4u);
+TEST_F(StreamOpsTest, ListTopicsIsSortedWithoutOffsets) {
+  ASSERT_TRUE(create_topic("orders", 2, 10).is_ok());
+  ASSERT_TRUE(create_topic("a-b", 1, 20).is_ok());
+  ASSERT_TRUE(create_topic("zz", 3, 30).is_ok());
 
-  auto f = fetch_at("t", 1, 0);
-  ASSERT_TRUE(f.is_ok()) << f.status().to_string();
-  ASSERT_EQ(f->records_size(), 5);
-  EXPECT_EQ(f->start_offset(), 0u);
-  EXPECT_EQ(f->end_offset(), 5u);
-  for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(f->records(i).offset(), static_cast<uint64_t>(i));
-    EXPECT_EQ(f->records(i).partition(), 1u);
-    EXPECT_EQ(f->records(i).value(), "v" + std::to_string(i + 1));
-  }
-  EXPECT_EQ(f->records(0).timestamp_ms(), kNow);
-  EXPECT_EQ(f->records(1).timestamp_ms(), 42);
+  auto topics = read([&](const VolumeView& v) { return stream_topics(v, reader_, "/s"); });
+  ASSERT_TRUE(topics.is_ok()) << topics.status().to_string();
+  ASSERT_EQ(topics->size(), 3u);
+  EXPECT_EQ((*topics)[0].name(), "a-b");
+  EXPECT_EQ((*topics)[1].name(), "orders");
+  EXPECT_EQ((*topics)[1].partitions(1).shard(), 11u);
+  EXPECT_EQ((*topics)[2].partitions(2).shard(), 32u);
 
-  const uint64_t bytes = 5 * 2 + 2;  // five values "vN" + two keys "k"
-  EXPECT_EQ(stream_inode().size(), bytes);
-  EXPECT_EQ(stream_inode().version(), 4u);
-  EXPECT_EQ(volume_state().streams_bytes(), bytes);
-  EXPECT_EQ(volume_state().used_bytes(), bytes);
-  auto info = topic_info("t");
-  EXPECT_EQ(info.end_offsets(0), 0u);
-  EXPECT_EQ(info.end_offsets(1), 5u);
+  tessera::v1::ListTopicsRequest req;
+  req.set_stream("/s");
+  auto resp = read([&](const VolumeView& v) { return list_topics(v, reader_, req); });
+  ASSERT_TRUE(resp.is_ok());
+  ASSERT_EQ(resp->topics_size(), 3);
+  EXPECT_EQ(resp->topics(1).name(), "orders");
+  EXPECT_EQ(resp->topics(1).partitions(), 2u);
+  EXPECT_EQ(resp->topics(1).start_offsets_size(), 0);
+  EXPECT_EQ(resp->topics(1).end_offsets_size(), 0);
+
+  auto denied = read([&](const VolumeView& v) { return stream_topics(v, stranger_, "/s"); });
+  EXPECT_EQ(denied.status().code(), Errc::permission_denied);
+}
+
+TEST_F(StreamOpsTest, OpenStreamTopicChecksPermissions) {
+  ASSERT_TRUE(create_topic("t", 2, 40).is_ok());
+  auto w = open("t", owner_, kWrite);
+  ASSERT_TRUE(w.is_ok());
+  EXPECT_EQ(w->subject, "/s:t");
+  EXPECT_EQ(w->stream.inode.id(), kStreamInode);
+  EXPECT_EQ(w->topic.partitions(1).shard(), 41u);
+
+  EXPECT_TRUE(open("t", reader_, kRead).is_ok());
+  auto ro = open("t", reader_, kWrite);
+  EXPECT_EQ(ro.status().code(), Errc::permission_denied);
+  EXPECT_EQ(ro.status().message(), "/s: permission denied");
+  EXPECT_EQ(open("t", stranger_, kRead).status().code(), Errc::permission_denied);
+  EXPECT_EQ(open("t", stranger_, kWrite).status().code(), Errc::permission_denied);
+
+  auto missing = open("nope", owner_, kRead);
+  EXPECT_EQ(missing.status().code(), Errc::not_found);
+  EXPECT_EQ(missing.status().message(), "/s:nope: not found");
+  EXPECT_EQ(open("t", owner_, kRead, "/").status().code(), Errc::wrong_kind);
+  EXPECT_EQ(open("t", owner_, kRead, "/x").status().code(), Errc::not_found);
+
+  EXPECT_TRUE(check_partition_index(*w, 1).is_ok());
+  Status out = check_partition_index(*w, 2);
+  EXPECT_EQ(out.code(), Errc::not_found);
+  EXPECT_EQ(out.message(), "/s:t partition 2: not found");
 }
 
 TEST_F(StreamOpsTest, KeyedRecordsUseKafkasDefaultPartitioner) {
-  ASSERT_TRUE(create_topic("t", 97, owner_).is_ok());
   // murmur2 values from Kafka's UtilsTest.testMurmur2.
   const std::vector<std::pair<std::string, int32_t>> cases = {
       {"21", -973932308},
@@ -333,233 +338,299 @@ TEST_F(StreamOpsTest, KeyedRecordsUseKafkasDefaultPartitioner) {
       {"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971},
       {"abc", 479470107},
   };
-  std::vector<Record> records;
-  for (const auto& [key, hash] : cases) records.push_back(rec(key, "x"));
-  records.push_back(rec("foobar", "again"));
-  auto r = produce("t", -1, records, owner_);
-  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
-  for (size_t i = 0; i < cases.size(); ++i) {
-    const uint32_t want = (static_cast<uint32_t>(cases[i].second) & 0x7fffffff) % 97;
-    EXPECT_EQ(r->partitions(static_cast<int>(i)), want) << cases[i].first;
+  uint32_t rr = 5;
+  for (const auto& [key, hash] : cases) {
+    const uint32_t want = (static_cast<uint32_t>(hash) & 0x7fffffff) % 97;
+    EXPECT_EQ(choose_partition(keyed(key), 97, rr), want) << key;
   }
-  EXPECT_EQ(r->partitions(6), r->partitions(1));  // same key, same partition
-  EXPECT_EQ(r->offsets(6), r->offsets(1) + 1);
+  EXPECT_EQ(rr, 5u);  // keyed records leave the counter alone
 }
 
 TEST_F(StreamOpsTest, KeylessRecordsRoundRobin) {
-  ASSERT_TRUE(create_topic("t", 3, owner_).is_ok());
-  auto a = produce("t", -1, {rec("", "a"), rec("", "b"), rec("", "c"), rec("", "d")}, owner_);
-  ASSERT_TRUE(a.is_ok());
-  EXPECT_EQ(std::vector<uint32_t>(a->partitions().begin(), a->partitions().end()),
-            (std::vector<uint32_t>{0, 1, 2, 0}));
-  auto b = produce("t", -1, {rec("", "e")}, owner_);
-  ASSERT_TRUE(b.is_ok());
-  EXPECT_EQ(b->partitions(0), 1u);
-  EXPECT_EQ(b->offsets(0), 1u);
+  uint32_t rr = 0;
+  std::vector<uint32_t> parts;
+  for (int i = 0; i < 5; ++i) parts.push_back(choose_partition(keyed(""), 3, rr));
+  EXPECT_EQ(parts, (std::vector<uint32_t>{0, 1, 2, 0, 1}));
+  EXPECT_EQ(rr, 2u);
+  rr = 7;  // a counter from a topic that had more partitions
+  EXPECT_EQ(choose_partition(keyed(""), 3, rr), 1u);
+  EXPECT_EQ(rr, 2u);
 }
 
-TEST_F(StreamOpsTest, InvalidProduceWritesNothing) {
-  ASSERT_TRUE(create_topic("t", 2, owner_).is_ok());
-  auto missing = produce("nope", 0, {rec("", "x")}, owner_);
-  EXPECT_EQ(missing.status().code(), Errc::not_found);
-  EXPECT_EQ(missing.status().message(), "/s:nope: not found");
-  auto part = produce("t", 2, {rec("", "x")}, owner_);
-  EXPECT_EQ(part.status().code(), Errc::not_found);
-  EXPECT_EQ(part.status().message(), "/s:t partition 2: not found");
-  EXPECT_EQ(produce("t", 0, {}, owner_).status().code(), Errc::invalid_argument);
-
-  Record big = rec("", std::string(kRecordBytesMax, 'v'));
-  big.add_headers()->set_key("h");  // one byte over the limit
-  auto r = produce("t", 0, {rec("", "ok"), big}, owner_);
-  EXPECT_EQ(r.status().code(), Errc::too_large);
-  EXPECT_EQ(topic_info("t").end_offsets(0), 0u);
-  EXPECT_EQ(stream_inode().size(), 0u);
-  EXPECT_EQ(count_keys(records_prefix(kStreamInode)), 0u);
-
-  Record exact = rec("", std::string(kRecordBytesMax - 1, 'v'));
-  exact.add_headers()->set_key("h");
-  EXPECT_TRUE(produce("t", 0, {exact}, owner_).is_ok());
+TEST_F(StreamOpsTest, GroupNamesAreBounded) {
+  EXPECT_TRUE(check_group("g/with:odd chars", "/s:t").is_ok());
+  EXPECT_TRUE(check_group(std::string(255, 'g'), "/s:t").is_ok());
+  Status empty = check_group("", "/s:t");
+  EXPECT_EQ(empty.code(), Errc::invalid_argument);
+  EXPECT_EQ(empty.message(), "/s:t: group name must be 1..255 bytes without NUL");
+  EXPECT_EQ(check_group(std::string(256, 'g'), "/s:t").code(), Errc::invalid_argument);
+  EXPECT_EQ(check_group(std::string("a\0b", 3), "/s:t").code(), Errc::invalid_argument);
 }
 
-TEST_F(StreamOpsTest, ProduceNeedsWriteRight) {
-  ASSERT_TRUE(create_topic("t", 1, owner_).is_ok());
-  auto r = produce("t", 0, {rec("", "x")}, reader_);
-  EXPECT_EQ(r.status().code(), Errc::permission_denied);
-  EXPECT_EQ(r.status().message(), "/s: permission denied");
-  EXPECT_EQ(topic_info("t").end_offsets(0), 0u);
-  EXPECT_TRUE(fetch_at("t", 0, 0, 0, &reader_).is_ok());
-  EXPECT_EQ(fetch_at("t", 0, 0, 0, &stranger_).status().code(), Errc::permission_denied);
+TEST_F(StreamOpsTest, RecordBytesCountKeyValueAndHeaders) {
+  Record r = keyed("key");
+  r.set_value("value");
+  auto* h = r.add_headers();
+  h->set_key("h");
+  h->set_value("vv");
+  EXPECT_EQ(record_bytes(r), 3u + 5u + 1u + 2u);
 }
 
-TEST_F(StreamOpsTest, QuotaExceededWritesNothing) {
-  set_quota(1000);
-  ASSERT_TRUE(create_topic("t", 1, owner_).is_ok());
-  ASSERT_TRUE(produce("t", 0, {rec("", std::string(600, 'a'))}, owner_).is_ok());
-  auto r = produce("t", 0, {rec("", std::string(300, 'b')), rec("", std::string(200, 'c'))}, owner_);
-  EXPECT_EQ(r.status().code(), Errc::quota_exceeded);
-  EXPECT_EQ(topic_info("t").end_offsets(0), 1u);
-  EXPECT_EQ(stream_inode().size(), 600u);
-  EXPECT_EQ(volume_state().used_bytes(), 600u);
-  EXPECT_EQ(count_keys(records_prefix(kStreamInode)), 1u);
-  EXPECT_TRUE(produce("t", 0, {rec("", std::string(400, 'd'))}, owner_).is_ok());
-}
-
-TEST_F(StreamOpsTest, FetchHonoursMaxBytesButReturnsAtLeastOneRecord) {
-  ASSERT_TRUE(create_topic("t", 1, owner_).is_ok());
-  std::vector<Record> records;
-  for (int i = 0; i < 10; ++i) records.push_back(rec("", std::string(100, static_cast<char>('a' + i))));
-  ASSERT_TRUE(produce("t", 0, records, owner_).is_ok());
-
-  auto all = fetch_at("t", 0, 0);
-  ASSERT_TRUE(all.is_ok());
-  ASSERT_EQ(all->records_size(), 10);
-  uint32_t three = 0;
-  for (int i = 0; i < 3; ++i) three += static_cast<uint32_t>(all->records(i).ByteSizeLong());
-
-  auto one = fetch_at("t", 0, 0, 1);
-  ASSERT_TRUE(one.is_ok());
-  EXPECT_EQ(one->records_size(), 1);
-  EXPECT_EQ(fetch_at("t", 0, 0, three)->records_size(), 3);
-  EXPECT_EQ(fetch_at("t", 0, 0, three - 1)->records_size(), 2);
-  auto tail = fetch_at("t", 0, 8, three);
-  ASSERT_TRUE(tail.is_ok());
-  ASSERT_EQ(tail->records_size(), 2);
-  EXPECT_EQ(tail->records(0).offset(), 8u);
-
-  auto at_end = fetch_at("t", 0, 10);
-  ASSERT_TRUE(at_end.is_ok());
-  EXPECT_EQ(at_end->records_size(), 0);
-  EXPECT_EQ(at_end->end_offset(), 10u);
-  auto past = fetch_at("t", 0, 11);
-  EXPECT_EQ(past.status().code(), Errc::out_of_range);
-  EXPECT_EQ(past.status().message(), "/s:t partition 0: offset 11 is after the end offset 10");
-  EXPECT_EQ(fetch_at("t", 1, 0).status().code(), Errc::not_found);
-  EXPECT_EQ(fetch_at("u", 0, 0).status().code(), Errc::not_found);
-}
-
-TEST_F(StreamOpsTest, CommitAndGetOffset) {
-  ASSERT_TRUE(create_topic("t", 2, owner_).is_ok());
-  auto none = committed("t", 1, "g");
-  ASSERT_TRUE(none.is_ok());
-  EXPECT_FALSE(none->found());
-
-  ASSERT_TRUE(commit_offset("t", 1, "g", 7, reader_).is_ok());  // read right suffices
-  ASSERT_TRUE(commit_offset("t", 1, "g/with:odd chars", 99, owner_).is_ok());
-  auto got = committed("t", 1, "g");
-  ASSERT_TRUE(got.is_ok());
-  EXPECT_TRUE(got->found());
-  EXPECT_EQ(got->offset(), 7u);
-  EXPECT_EQ(committed("t", 1, "g/with:odd chars")->offset(), 99u);
-  EXPECT_FALSE(committed("t", 0, "g")->found());
-  ASSERT_TRUE(commit_offset("t", 1, "g", 3, owner_).is_ok());
-  EXPECT_EQ(committed("t", 1, "g")->offset(), 3u);
-
-  EXPECT_EQ(commit_offset("t", 1, "", 1, owner_).code(), Errc::invalid_argument);
-  EXPECT_EQ(commit_offset("t", 1, std::string(256, 'g'), 1, owner_).code(), Errc::invalid_argument);
-  EXPECT_EQ(commit_offset("t", 1, std::string("a\0b", 3), 1, owner_).code(), Errc::invalid_argument);
-  EXPECT_EQ(commit_offset("t", 2, "g", 1, owner_).code(), Errc::not_found);
-  EXPECT_EQ(commit_offset("u", 0, "g", 1, owner_).code(), Errc::not_found);
-  EXPECT_EQ(commit_offset("t", 1, "g", 1, stranger_).code(), Errc::permission_denied);
-  EXPECT_EQ(committed("u", 0, "g").status().code(), Errc::not_found);
-}
-
-TEST_F(StreamOpsTest, RetentionByBytesAdvancesStartOffset) {
-  ASSERT_TRUE(create_topic("t", 2, owner_).is_ok());
-  std::vector<Record> records;
-  for (int i = 0; i < 10; ++i) records.push_back(rec("", std::string(100, 'r')));
-  ASSERT_TRUE(produce("t", 0, records, owner_).is_ok());
-  ASSERT_TRUE(produce("t", 1, {rec("", std::string(100, 's'))}, owner_).is_ok());
-
-  ASSERT_TRUE(retention(kNow).is_ok());  // no settings: nothing happens
-  EXPECT_EQ(topic_info("t").start_offsets(0), 0u);
-
-  update_stream([](Inode& s) { s.set_retention_bytes(350); });
+TEST_F(StreamOpsTest, StreamUsageAppliesDeltas) {
+  ASSERT_TRUE(create_topic("t", 2, 50).is_ok());
   const uint64_t version = stream_inode().version();
-  ASSERT_TRUE(retention(kNow).is_ok());
-  auto info = topic_info("t");
-  EXPECT_EQ(info.start_offsets(0), 7u);
-  EXPECT_EQ(info.end_offsets(0), 10u);
-  EXPECT_EQ(info.start_offsets(1), 0u);
-  EXPECT_EQ(stream_inode().size(), 400u);
-  EXPECT_EQ(stream_inode().version(), version + 1);
-  EXPECT_EQ(volume_state().used_bytes(), 400u);
-  EXPECT_EQ(volume_state().streams_bytes(), 400u);
+  ASSERT_TRUE(report("t", 0, 600).is_ok());
+  ASSERT_TRUE(report("t", 1, 100, kNow + 5).is_ok());
+  EXPECT_EQ(stream_inode().size(), 700u);
+  EXPECT_EQ(stream_inode().version(), version + 2);
+  EXPECT_EQ(stream_inode().mtime_ms(), kNow + 5);
+  EXPECT_EQ(volume_state().streams_bytes(), 700u);
+  EXPECT_EQ(volume_state().used_bytes(), 700u);
+  EXPECT_EQ(open("t", owner_, kRead)->topic.partitions(0).bytes(), 600u);
 
-  auto before = fetch_at("t", 0, 0);
-  EXPECT_EQ(before.status().code(), Errc::out_of_range);
-  EXPECT_EQ(before.status().message(), "/s:t partition 0: offset 0 is before the start offset 7");
-  auto kept = fetch_at("t", 0, 7);
-  ASSERT_TRUE(kept.is_ok());
-  EXPECT_EQ(kept->records_size(), 3);
-  EXPECT_EQ(kept->start_offset(), 7u);
+  ASSERT_TRUE(report("t", 0, 250, kNow + 9).is_ok());  // retention freed 350 bytes
+  EXPECT_EQ(stream_inode().size(), 350u);
+  EXPECT_EQ(stream_inode().mtime_ms(), kNow + 5);  // shrinking is not a modification
+  EXPECT_EQ(volume_state().streams_bytes(), 350u);
+  EXPECT_EQ(volume_state().used_bytes(), 350u);
+  EXPECT_EQ(open("t", owner_, kRead)->topic.partitions(0).bytes(), 250u);
 
-  ASSERT_TRUE(retention(kNow).is_ok());  // idempotent
-  EXPECT_EQ(topic_info("t").start_offsets(0), 7u);
-  EXPECT_EQ(stream_inode().version(), version + 1);
+  const uint64_t before = stream_inode().version();
+  ASSERT_TRUE(report("t", 0, 250).is_ok());  // unchanged: writes nothing
+  EXPECT_EQ(stream_inode().version(), before);
 }
 
-TEST_F(StreamOpsTest, RetentionByAgeMayEmptyAPartition) {
-  ASSERT_TRUE(create_topic("t", 1, owner_).is_ok());
-  ASSERT_TRUE(produce("t", 0, {rec("", "a", 1000), rec("", "b", 2000), rec("", "c", 3000),
-                               rec("", "d", 4000)},
-                      owner_)
-                  .is_ok());
-  update_stream([](Inode& s) { s.set_retention_age_ms(1500); });
-  ASSERT_TRUE(retention(4000).is_ok());  // keeps timestamps >= 2500
-  auto info = topic_info("t");
-  EXPECT_EQ(info.start_offsets(0), 2u);
-  EXPECT_EQ(stream_inode().size(), 2u);
-  EXPECT_EQ(fetch_at("t", 0, 2)->records(0).value(), "c");
+TEST_F(StreamOpsTest, StreamUsageIsNotRefusedByTheQuota) {
+  set_quota(1000);
+  ASSERT_TRUE(create_topic("t", 1, 60).is_ok());
+  ASSERT_TRUE(report("t", 0, 1500).is_ok());
+  EXPECT_EQ(volume_state().used_bytes(), 1500u);
+  EXPECT_EQ(stream_inode().size(), 1500u);
+}
 
-  ASSERT_TRUE(retention(100000).is_ok());
-  info = topic_info("t");
-  EXPECT_EQ(info.start_offsets(0), 4u);
-  EXPECT_EQ(info.end_offsets(0), 4u);
-  EXPECT_EQ(stream_inode().size(), 0u);
+TEST_F(StreamOpsTest, StreamUsageOfAGoneTopicIsNotFound) {
+  ASSERT_TRUE(create_topic("t", 1, 70).is_ok());
+  EXPECT_EQ(report("u", 0, 10).code(), Errc::not_found);
+  Status part = report("t", 1, 10);
+  EXPECT_EQ(part.code(), Errc::not_found);
+  EXPECT_EQ(part.message(), "stream inode 2 topic t partition 1: not found");
+  EXPECT_EQ(report("t", 0, 10, kNow, 99).code(), Errc::not_found);
+  EXPECT_EQ(report("t", 0, 10, kNow, kRootInode).code(), Errc::not_found);
   EXPECT_EQ(volume_state().used_bytes(), 0u);
-  EXPECT_EQ(count_keys(records_prefix(kStreamInode)), 0u);
-  auto empty = fetch_at("t", 0, 4);
-  ASSERT_TRUE(empty.is_ok());
-  EXPECT_EQ(empty->records_size(), 0);
-  EXPECT_EQ(empty->start_offset(), 4u);
-
-  auto next = produce("t", 0, {rec("", "e", 200000)}, owner_);
-  ASSERT_TRUE(next.is_ok());
-  EXPECT_EQ(next->offsets(0), 4u);
 }
 
-TEST_F(StreamOpsTest, RetentionWorkIsBoundedPerCommand) {
-  ASSERT_TRUE(create_topic("t", 1, owner_).is_ok());
-  std::vector<Record> records(kProduceRecordsMax, rec("", "x"));
-  ASSERT_TRUE(produce("t", 0, records, owner_).is_ok());
-  ASSERT_TRUE(produce("t", 0, std::vector<Record>(10, rec("", "y")), owner_).is_ok());
-  update_stream([](Inode& s) { s.set_retention_bytes(1); });
+TEST_F(StreamOpsTest, QuotaCheckGivesChargesRefusal) {
+  set_quota(1000);
+  ASSERT_TRUE(create_topic("t", 1, 80).is_ok());
+  ASSERT_TRUE(report("t", 0, 600).is_ok());
+  const auto vol = volume_state();
+  EXPECT_TRUE(check_quota(vol, 400, "/s:t").is_ok());
+  EXPECT_TRUE(check_quota(vol, 0, "/s:t").is_ok());
+  Status refused = check_quota(vol, 401, "/s:t");
+  EXPECT_EQ(refused.code(), Errc::quota_exceeded);
+  EXPECT_EQ(refused.message(),
+            "/s:t: volume quota exceeded (/ uses 600 of 1000 bytes, this needs 401 more)");
+  Status charged = run([](VolumeTxn& t) { return t.charge(UsageKind::streams, 401, "/s:t"); });
+  EXPECT_EQ(charged.code(), refused.code());
+  EXPECT_EQ(charged.message(), refused.message());
 
-  ASSERT_TRUE(retention(kNow).is_ok());  // deletes at most 100000 records
-  EXPECT_EQ(topic_info("t").start_offsets(0), 100000u);
-  EXPECT_EQ(stream_inode().size(), 10u);
-  ASSERT_TRUE(retention(kNow).is_ok());  // the next op continues
-  EXPECT_EQ(topic_info("t").start_offsets(0), 100009u);
-  EXPECT_EQ(stream_inode().size(), 1u);
-  EXPECT_EQ(volume_state().used_bytes(), 1u);
-  EXPECT_EQ(count_keys(records_prefix(kStreamInode)), 1u);
+  internal::VolumeState unlimited = vol;
+  unlimited.set_quota_bytes(0);
+  EXPECT_TRUE(check_quota(unlimited, 1ull << 40, "/s:t").is_ok());
 }
 
-TEST_F(StreamOpsTest, PurgeRemovesEverything) {
-  ASSERT_TRUE(create_topic("t", 2, owner_).is_ok());
-  ASSERT_TRUE(create_topic("u", 1, owner_).is_ok());
-  ASSERT_TRUE(produce("t", -1, {rec("a", "1"), rec("b", "2"), rec("", "3")}, owner_).is_ok());
-  ASSERT_TRUE(produce("u", 0, std::vector<Record>(9000, rec("", "4")), owner_).is_ok());
-  ASSERT_TRUE(commit_offset("t", 0, "g", 1, owner_).is_ok());
-  ASSERT_GT(volume_state().used_bytes(), 0u);
+TEST_F(StreamOpsTest, GrantOfAVolumeWithoutQuotaIsUnlimited) {
+  ASSERT_TRUE(create_topic("t", 1, 700).is_ok());
+  auto g = request_grant("t", 0, 0, 1ull << 40);
+  ASSERT_TRUE(g.is_ok()) << g.status().to_string();
+  EXPECT_EQ(*g, std::numeric_limits<uint64_t>::max());
+  EXPECT_EQ(streams_granted(), 0u);  // nothing to count against
+  EXPECT_EQ(recorded_grant("t", 0), 0u);
+}
+
+TEST_F(StreamOpsTest, FirstGrantIsTheNeedPlusSlack) {
+  set_quota(1000);
+  ASSERT_TRUE(create_topic("t", 1, 710).is_ok());
+  auto g = request_grant("t", 0, 0, 100);
+  ASSERT_TRUE(g.is_ok()) << g.status().to_string();
+  EXPECT_EQ(*g, 100u + (1000u - 100u) / 4);
+  EXPECT_EQ(recorded_grant("t", 0), *g);
+  EXPECT_EQ(streams_granted(), *g);
+
+  // A grant that grows counts its own old grant as free; slack stays <= 1 MiB.
+  set_quota(64ull << 20);
+  auto big = request_grant("t", 0, 300, 700);
+  ASSERT_TRUE(big.is_ok());
+  EXPECT_EQ(*big, 1000u + (1u << 20));
+  EXPECT_EQ(streams_granted(), *big);
+}
+
+TEST_F(StreamOpsTest, GrantIsLimitedByOtherPartitionsGrants) {
+  set_quota(1000);
+  ASSERT_TRUE(create_topic("t", 2, 720).is_ok());
+  ASSERT_EQ(request_grant("t", 0, 0, 100).value(), 325u);
+
+  auto refused = request_grant("t", 1, 0, 700);  // only 675 bytes are not granted
+  EXPECT_EQ(refused.status().code(), Errc::quota_exceeded);
+  EXPECT_EQ(refused.status().message(),
+            "stream inode 2 topic t partition 1: volume quota exceeded (/ uses 325 of 1000 "
+            "bytes, this needs 700 more)");
+  EXPECT_EQ(recorded_grant("t", 1), 0u);
+  EXPECT_EQ(streams_granted(), 325u);
+
+  auto second = request_grant("t", 1, 0, 600);
+  ASSERT_TRUE(second.is_ok()) << second.status().to_string();
+  EXPECT_EQ(*second, 600u + 75u / 4);
+  EXPECT_EQ(streams_granted(), 325u + *second);
+  EXPECT_EQ(request_grant("t", 0, 325, 100).status().code(), Errc::quota_exceeded);
+}
+
+TEST_F(StreamOpsTest, GrantAlreadyCoveringTheNeedIsReturnedUnchanged) {
+  set_quota(1000);
+  ASSERT_TRUE(create_topic("t", 1, 730).is_ok());
+  ASSERT_EQ(request_grant("t", 0, 0, 100).value(), 325u);
+  const uint64_t version = stream_inode().version();
+  ASSERT_TRUE(charge(UsageKind::files, 675).is_ok());  // the rest of the quota
+
+  auto covered = request_grant("t", 0, 200, 125);  // another request grew it meanwhile
+  ASSERT_TRUE(covered.is_ok()) << covered.status().to_string();
+  EXPECT_EQ(*covered, 325u);
+  EXPECT_EQ(recorded_grant("t", 0), 325u);
+  EXPECT_EQ(streams_granted(), 325u);
+  EXPECT_EQ(stream_inode().version(), version);
+  EXPECT_EQ(request_grant("t", 0, 200, 126).status().code(), Errc::quota_exceeded);
+}
+
+TEST_F(StreamOpsTest, UsageReportWithALowerGrantGivesTheRestBack) {
+  set_quota(1000);
+  ASSERT_TRUE(create_topic("t", 2, 740).is_ok());
+  ASSERT_EQ(request_grant("t", 0, 0, 100).value(), 325u);
+  ASSERT_EQ(request_grant("t", 1, 0, 100).value(), 100u + 575u / 4);
+  const uint64_t other = recorded_grant("t", 1);
+
+  ASSERT_TRUE(give_back("t", 0, 50, 120).is_ok());
+  EXPECT_EQ(recorded_grant("t", 0), 120u);
+  EXPECT_EQ(streams_granted(), 120u + other);
+  EXPECT_EQ(volume_state().streams_bytes(), 50u);
+
+  ASSERT_TRUE(give_back("t", 0, 60, 500).is_ok());  // a higher grant is not taken
+  EXPECT_EQ(recorded_grant("t", 0), 120u);
+  ASSERT_TRUE(report("t", 0, 70).is_ok());  // no grant: only the bytes change
+  EXPECT_EQ(recorded_grant("t", 0), 120u);
+  EXPECT_EQ(streams_granted(), 120u + other);
+  EXPECT_EQ(volume_state().streams_bytes(), 70u);
+}
+
+TEST_F(StreamOpsTest, PurgeGivesGrantsBack) {
+  set_quota(1u << 20);
+  ASSERT_TRUE(create_topic("t", 2, 750).is_ok());
+  ASSERT_TRUE(create_topic("u", 1, 760).is_ok());
+  ASSERT_TRUE(request_grant("t", 1, 0, 1000).is_ok());
+  ASSERT_TRUE(request_grant("u", 0, 0, 2000).is_ok());
+  ASSERT_TRUE(report("t", 1, 400).is_ok());
+  const uint64_t granted = recorded_grant("t", 1) + recorded_grant("u", 0);
+  ASSERT_EQ(streams_granted(), granted);
+  ASSERT_TRUE(run([](VolumeTxn& t) {  // grants of another stream
+                t.vol().set_streams_granted(t.vol().streams_granted() + 5000);
+                return Status::ok();
+              }).is_ok());
 
   const Inode s = stream_inode();
-  ASSERT_TRUE(run([&](VolumeTxn& t) { return purge_stream(t, s); }).is_ok());
+  ASSERT_TRUE(run([&](VolumeTxn& t) { return purge_stream(t, s, nullptr); }).is_ok());
+  EXPECT_EQ(streams_granted(), 5000u);
+  EXPECT_EQ(volume_state().streams_bytes(), 0u);
+}
+
+TEST_F(StreamOpsTest, WritesAreRefusedWhileGrantsHoldTheQuota) {
+  set_quota(1000);
+  ASSERT_TRUE(create_topic("t", 1, 770).is_ok());
+  ASSERT_EQ(request_grant("t", 0, 0, 700).value(), 775u);
+  ASSERT_EQ(volume_state().streams_bytes(), 0u);  // granted, not yet written
+
+  Status file = charge(UsageKind::files, 226);
+  EXPECT_EQ(file.code(), Errc::quota_exceeded);
+  EXPECT_EQ(file.message(),
+            "/f: volume quota exceeded (/ uses 775 of 1000 bytes, this needs 226 more)");
+  EXPECT_EQ(charge(UsageKind::tables, 226).code(), Errc::quota_exceeded);
+  ASSERT_TRUE(charge(UsageKind::tables, 225).is_ok());
+  EXPECT_EQ(charge(UsageKind::files, 1).code(), Errc::quota_exceeded);
+
+  ASSERT_TRUE(give_back("t", 0, 500, 500).is_ok());
+  EXPECT_TRUE(charge(UsageKind::files, 275).is_ok());
+  EXPECT_EQ(volume_state().used_bytes(), 1000u);
+  EXPECT_EQ(charge(UsageKind::files, 1).code(), Errc::quota_exceeded);
+}
+
+TEST_F(StreamOpsTest, StreamsWithRetentionListTheirShards) {
+  ASSERT_TRUE(create_topic("t", 2, 500).is_ok());
+  ASSERT_TRUE(create_topic("u", 1, 600).is_ok());
+  Command mk = command(owner_);
+  mk.mutable_create()->set_path("/kept");
+  mk.mutable_create()->set_kind(ObjectKind::KIND_STREAM);
+  ASSERT_TRUE(apply(apply_create, mk).is_ok());  // no retention settings
+
+  auto none = read([](const VolumeView& v) { return streams_with_retention(v); });
+  ASSERT_TRUE(none.is_ok());
+  EXPECT_TRUE(none->empty());
+
+  ASSERT_TRUE(run([](VolumeTxn& t) {
+                TESSERA_ASSIGN_OR_RETURN(auto s, t.inode_or_corrupt(kStreamInode));
+                s.set_retention_age_ms(60000);
+                s.set_retention_bytes(1 << 20);
+                t.put_inode(s);
+                return Status::ok();
+              }).is_ok());
+  auto got = read([](const VolumeView& v) { return streams_with_retention(v); });
+  ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].ino, kStreamInode);
+  EXPECT_EQ((*got)[0].retention_age_ms, 60000);
+  EXPECT_EQ((*got)[0].retention_bytes, 1u << 20);
+  EXPECT_EQ((*got)[0].shards, (std::vector<uint64_t>{500, 501, 600}));
+}
+
+TEST_F(StreamOpsTest, PurgeReleasesPartitionShards) {
+  ASSERT_TRUE(create_topic("t", 2, 100).is_ok());
+  ASSERT_TRUE(create_topic("u", 3, 200).is_ok());
+  ASSERT_TRUE(report("t", 1, 40).is_ok());
+  ASSERT_TRUE(report("u", 2, 60).is_ok());
+  ASSERT_EQ(volume_state().used_bytes(), 100u);
+
+  const Inode s = stream_inode();
+  std::vector<uint64_t> released;
+  ASSERT_TRUE(run([&](VolumeTxn& t) { return purge_stream(t, s, &released); }).is_ok());
+  EXPECT_EQ(released, (std::vector<uint64_t>{100, 101, 200, 201, 202}));
   EXPECT_EQ(count_keys(topic_prefix(kStreamInode)), 0u);
-  EXPECT_EQ(count_keys(records_prefix(kStreamInode)), 0u);
-  EXPECT_EQ(count_keys(group_prefix(kStreamInode)), 0u);
   EXPECT_EQ(volume_state().used_bytes(), 0u);
   EXPECT_EQ(volume_state().streams_bytes(), 0u);
+}
+
+TEST_F(StreamOpsTest, RemoveReportsReleasedShards) {
+  ASSERT_TRUE(create_topic("t", 2, 300).is_ok());
+  ASSERT_TRUE(report("t", 0, 10).is_ok());
+  Command c = command(owner_);
+  c.mutable_remove()->set_path("/s");
+  CommandResult result;
+  ASSERT_TRUE(apply(apply_remove, c, &result).is_ok());
+  EXPECT_EQ(std::vector<uint64_t>(result.shards().begin(), result.shards().end()),
+            (std::vector<uint64_t>{300, 301}));
+  EXPECT_EQ(count_keys(topic_prefix(kStreamInode)), 0u);
+  EXPECT_EQ(volume_state().used_bytes(), 0u);
+}
+
+TEST_F(StreamOpsTest, RenameOverAStreamReportsReleasedShards) {
+  ASSERT_TRUE(create_topic("t", 1, 400).is_ok());
+  Command mk = command(owner_);
+  mk.mutable_create()->set_path("/s2");
+  mk.mutable_create()->set_kind(ObjectKind::KIND_STREAM);
+  ASSERT_TRUE(apply(apply_create, mk).is_ok());
+  Command mv = command(owner_);
+  mv.mutable_rename()->set_src("/s2");
+  mv.mutable_rename()->set_dst("/s");
+  CommandResult result;
+  ASSERT_TRUE(apply(apply_rename, mv, &result).is_ok());
+  EXPECT_EQ(std::vector<uint64_t>(result.shards().begin(), result.shards().end()),
+            (std::vector<uint64_t>{400}));
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 #include "namespace/volume_machine.h"
 
+#include <optional>
+
 #include "namespace/file_ops.h"
 #include "namespace/ns_ops.h"
+#include "namespace/partition_ops.h"
 #include "namespace/stream_ops.h"
 #include "namespace/table_ops.h"
 #include "tessera/internal/state.pb.h"
@@ -28,12 +31,31 @@ Status dispatch(VolumeTxn& txn, const internal::Command& cmd, internal::CommandR
     case C::kWrite: return apply_write(txn, cmd, result);
     case C::kRowBatch: return apply_row_batch(txn, cmd, result);
     case C::kCreateTopic: return apply_create_topic(txn, cmd, result);
-    case C::kProduce: return apply_produce(txn, cmd, result);
-    case C::kCommitOffset: return apply_commit_offset(txn, cmd, result);
-    case C::kRetention: return apply_retention(txn, cmd, result);
+    case C::kStreamUsage: return apply_stream_usage(txn, cmd, result);
+    case C::kStreamGrant: return apply_stream_grant(txn, cmd, result);
     default:
       return Status(Errc::invalid_argument,
                     "command " + std::to_string(cmd.op_case()) + " is not a volume command");
+  }
+}
+
+// Commands that run without a volume record: a volume shard's first command
+// and every partition shard command. nullopt for the rest.
+std::optional<Status> dispatch_unopened(storage::StateWriter& state, const internal::Command& cmd,
+                                        internal::CommandResult& result) {
+  using C = internal::Command;
+  switch (cmd.op_case()) {
+    case C::kInitVolume: return apply_init_volume(state, cmd, result);
+    case C::kInitPartition: return apply_init_partition(state, cmd, result);
+    case C::kProduce: return apply_partition_produce(state, cmd, result);
+    case C::kCommitOffset: return apply_partition_commit(state, cmd, result);
+    case C::kPartitionGrant: return apply_partition_grant(state, cmd, result);
+    case C::kPartitionRetention: return apply_partition_retention(state, cmd, result);
+    // Volume shards hold no stream records (retention is PartitionRetentionOp
+    // on each partition shard); RetentionOp stays a no-op so that logs
+    // holding it still apply.
+    case C::kRetention: return Status::ok();
+    default: return std::nullopt;
   }
 }
 
@@ -41,9 +63,8 @@ Status dispatch(VolumeTxn& txn, const internal::Command& cmd, internal::CommandR
 
 void VolumeMachine::apply(LogIndex, const internal::Command& cmd, storage::StateWriter& state,
                           internal::CommandResult& result) {
-  if (cmd.op_case() == internal::Command::kInitVolume) {
-    Status st = apply_init_volume(state, cmd, result);
-    if (!st.is_ok()) set_error(result, st);
+  if (auto st = dispatch_unopened(state, cmd, result)) {
+    if (!st->is_ok()) set_error(result, *st);
     return;
   }
   auto txn = VolumeTxn::open(state);

@@ -1,11 +1,15 @@
 #pragma once
-// VolumeMachine: the state machine of a volume shard — its namespace (inodes,
-// directory entries, permissions) and its objects' data (file chunks, table
-// rows, stream records). Dispatches each Command to the handler of its kind;
-// every handler runs the one permission check (namespace/permissions.h).
-//
-// Today one shard holds a whole volume; the key layout (namespace/keys.h)
-// keeps names and data apart so data can move to data shards later.
+// VolumeMachine: the state machine of the shards of a volume. It serves
+//  - the volume (name) shard: the namespace (inodes, directory entries,
+//    permissions), file chunks, table rows, and per stream its topics with
+//    the partition shard of each partition (stream_ops.h); every handler
+//    runs the one permission check (namespace/permissions.h);
+//  - partition shards: one partition of one topic each, its records and
+//    consumer offsets (partition_ops.h). They have no volume record, and
+//    their commands are trusted: the server checked permissions on the
+//    name shard before proposing them.
+// Dispatches each Command to the handler of its kind; the two kinds of shard
+// use disjoint keys (namespace/keys.h).
 
 #include "shard/state_machine.h"
 

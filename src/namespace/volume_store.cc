@@ -1,5 +1,7 @@
 #include "namespace/volume_store.h"
 
+#include <algorithm>
+
 #include "namespace/keys.h"
 #include "namespace/paths.h"
 #include "namespace/permissions.h"
@@ -133,6 +135,20 @@ Result<std::vector<std::pair<std::string, Inode>>> VolumeView::list(uint64_t dir
   return out;
 }
 
+Status check_quota(const internal::VolumeState& vol, uint64_t bytes, std::string_view subject) {
+  // Streams count by what their partitions were granted (at least what
+  // they hold): partition shards may fill their grants without asking.
+  const uint64_t used = vol.used_bytes() - std::min(vol.used_bytes(), vol.streams_bytes()) +
+                        std::max(vol.streams_bytes(), vol.streams_granted());
+  if (bytes == 0 || vol.quota_bytes() == 0 || used + bytes <= vol.quota_bytes()) {
+    return Status::ok();
+  }
+  return Status(Errc::quota_exceeded,
+                std::string(subject) + ": volume quota exceeded (" + vol.mount_path() + " uses " +
+                    std::to_string(used) + " of " + std::to_string(vol.quota_bytes()) +
+                    " bytes, this needs " + std::to_string(bytes) + " more)");
+}
+
 // ------------------------------------------------------------------ txn
 
 Result<VolumeTxn> VolumeTxn::open(storage::StateWriter& state) {
@@ -172,24 +188,21 @@ Inode VolumeTxn::new_inode(ObjectKind kind, uint32_t mode, const internal::Princ
 }
 
 Status VolumeTxn::charge(UsageKind kind, int64_t delta, std::string_view subject) {
-  uint64_t used = vol_.used_bytes();
-  if (delta > 0 && vol_.quota_bytes() != 0 &&
-      used + static_cast<uint64_t>(delta) > vol_.quota_bytes()) {
-    return Status(Errc::quota_exceeded,
-                  std::string(subject) + ": volume quota exceeded (" + vol_.mount_path() + " uses " +
-                      std::to_string(used) + " of " + std::to_string(vol_.quota_bytes()) +
-                      " bytes, this needs " + std::to_string(delta) + " more)");
-  }
+  if (delta > 0) TESSERA_TRY(check_quota(vol_, static_cast<uint64_t>(delta), subject));
+  account(kind, delta);
+  return Status::ok();
+}
+
+void VolumeTxn::account(UsageKind kind, int64_t delta) {
   auto apply = [&](uint64_t v) {
     return delta < 0 && static_cast<uint64_t>(-delta) > v ? 0 : v + static_cast<uint64_t>(delta);
   };
-  vol_.set_used_bytes(apply(used));
+  vol_.set_used_bytes(apply(vol_.used_bytes()));
   switch (kind) {
     case UsageKind::files: vol_.set_files_bytes(apply(vol_.files_bytes())); break;
     case UsageKind::tables: vol_.set_tables_bytes(apply(vol_.tables_bytes())); break;
     case UsageKind::streams: vol_.set_streams_bytes(apply(vol_.streams_bytes())); break;
   }
-  return Status::ok();
 }
 
 void VolumeTxn::save() { writer_.put(volume_key(), vol_.SerializeAsString()); }

@@ -87,6 +87,9 @@ class VolumeTxn : public VolumeView {
   // Adds `delta` bytes of usage of `kind`; growing past the quota fails and
   // changes nothing.
   Status charge(UsageKind kind, int64_t delta, std::string_view subject);
+  // Adds `delta` bytes of usage of `kind` without the quota check: accounting
+  // of bytes already stored elsewhere. Usage never goes below zero.
+  void account(UsageKind kind, int64_t delta);
   // Writes the volume record back.
   void save();
 
@@ -98,6 +101,10 @@ class VolumeTxn : public VolumeView {
   storage::StateWriter& writer_;
   internal::VolumeState vol_;
 };
+
+// The refusal VolumeTxn::charge gives when `bytes` more would exceed the
+// volume's quota (quota_exceeded naming `subject`); ok otherwise.
+Status check_quota(const internal::VolumeState& vol, uint64_t bytes, std::string_view subject);
 
 // Parses a stored protobuf payload; corruption if it does not parse.
 template <typename Msg>

@@ -9,6 +9,7 @@
 #include "cluster/meta_keys.h"
 #include "cluster/meta_reader.h"
 #include "node/shard_locations.h"
+#include "server/stream_router.h"
 #include "shard/shard_host.h"
 #include "transport/peer_transport.h"
 
@@ -109,6 +110,11 @@ void ClusterAgent::register_methods() {
     TESSERA_ASSIGN_OR_RETURN(LogIndex index, host_.read_index(ShardId(ref.shard()), kChangeTimeoutMs));
     internal::ReadIndexReply reply;
     reply.set_index(index.value);
+    return reply.SerializeAsString();
+  });
+  transport_.register_method("partition_read", [this](raft::NodeId, const std::string& req) -> Result<std::string> {
+    TESSERA_ASSIGN_OR_RETURN(auto r, parse<internal::PartitionRead>(req, "partition_read"));
+    TESSERA_ASSIGN_OR_RETURN(auto reply, backend_.streams().read_local(r));
     return reply.SerializeAsString();
   });
   transport_.register_method("change_replicas", [this](raft::NodeId, const std::string& req) -> Result<std::string> {
@@ -262,6 +268,17 @@ Result<LogIndex> ClusterAgent::read_index(raft::NodeId node, ShardId shard) {
   return LogIndex(reply.index());
 }
 
+Result<internal::PartitionReadReply> ClusterAgent::partition_read(raft::NodeId node,
+                                                                  const internal::PartitionRead& req) {
+  std::string addr = address_of(node);
+  if (addr.empty()) return Status(Errc::not_leader, "node " + std::to_string(node.value) + " has no known address");
+  TESSERA_ASSIGN_OR_RETURN(auto bytes, transport_.call(addr, "partition_read", req.SerializeAsString(),
+                                                       kCallTimeoutMs + req.max_wait_ms()));
+  internal::PartitionReadReply reply;
+  if (!reply.ParseFromString(bytes)) return Status(Errc::corruption, "partition_read: malformed reply");
+  return reply;
+}
+
 internal::Heartbeat ClusterAgent::make_heartbeat() const {
   internal::Heartbeat hb;
   hb.set_node(self_.value);
@@ -390,7 +407,8 @@ cluster::ClusterView ClusterAgent::build_view() {
   cluster::MetaReader meta(sr);
   auto nodes = meta.nodes();
   auto volumes = meta.volumes();
-  if (!nodes.is_ok() || !volumes.is_ok()) return view;
+  auto shards = meta.shards();
+  if (!nodes.is_ok() || !volumes.is_ok() || !shards.is_ok()) return view;
   std::lock_guard lk(mu_);
   int64_t now = steady_ms();
   for (const auto& n : *nodes) {
@@ -424,10 +442,11 @@ cluster::ClusterView ClusterAgent::build_view() {
       }
     }
   }
-  auto shard_view = [&](uint64_t shard, bool is_meta, uint32_t replication) {
+  auto shard_view = [&](uint64_t shard, const char* kind, uint32_t replication) {
     cluster::ShardView v;
     v.shard = shard;
-    v.meta = is_meta;
+    v.meta = shard == cluster::kMetaShard;
+    v.kind = kind;
     v.replication = replication;
     auto it = leading.find(shard);
     if (it != leading.end()) {
@@ -442,8 +461,9 @@ cluster::ClusterView ClusterAgent::build_view() {
     }
     view.shards.push_back(std::move(v));
   };
-  shard_view(cluster::kMetaShard, true, 0);
-  for (const auto& vol : *volumes) shard_view(vol.shard(), false, vol.replication());
+  shard_view(cluster::kMetaShard, "meta", 0);
+  for (const auto& vol : *volumes) shard_view(vol.shard(), "volume", vol.replication());
+  for (const auto& rec : *shards) shard_view(rec.id(), "partition", rec.replication());
   return view;
 }
 
@@ -456,6 +476,7 @@ void ClusterAgent::control() {
   }
   update_addresses();
   drop_stale_replicas();
+  remove_abandoned_shards();
   auto view = build_view();
   for (const auto& a : cluster::plan(view)) {
     {
@@ -524,8 +545,47 @@ void ClusterAgent::update_addresses() {
   }
 }
 
+void ClusterAgent::remove_abandoned_shards() {
+  // Creating a topic takes seconds; a shard still not ready after this long
+  // lost its creator (no topic refers to it: that comes after ready).
+  constexpr int64_t kAbandonedAfterMs = 120000;
+  internal::Command cmd;
+  {
+    auto snap = host_.snapshot();
+    storage::SnapshotReader sr(*snap, kMeta);
+    auto shards = cluster::MetaReader(sr).shards();
+    if (!shards.is_ok()) return;
+    for (const auto& rec : *shards) {
+      if (!rec.ready() && server::now_ms() - rec.created_ms() >= kAbandonedAfterMs) {
+        cmd.mutable_remove_shards()->add_shards(rec.id());
+      }
+    }
+  }
+  if (!cmd.has_remove_shards()) return;
+  spdlog::info("placement: removing {} shards whose creation never finished",
+               cmd.remove_shards().shards_size());
+  auto r = backend_.propose(kMeta, cmd, node_principal());
+  if (r.errc() != 0) spdlog::warn("placement: removing abandoned shards: {}", r.message());
+}
+
 void ClusterAgent::drop_stale_replicas() {
   int64_t now = steady_ms();
+  // Shards the meta shard knows. An id below next_shard that is not among
+  // them was allocated once and has since been removed.
+  std::set<uint64_t> known{cluster::kMetaShard};
+  uint64_t next_shard = 0;
+  {
+    auto snap = host_.snapshot();
+    storage::SnapshotReader sr(*snap, kMeta);
+    cluster::MetaReader meta(sr);
+    auto volumes = meta.volumes();
+    auto shards = meta.shards();
+    if (volumes.is_ok() && shards.is_ok()) {
+      for (const auto& v : *volumes) known.insert(v.shard());
+      for (const auto& rec : *shards) known.insert(rec.id());
+      next_shard = meta.next_shard();
+    }
+  }
   std::vector<std::pair<uint64_t, uint64_t>> drop;  // (node, shard)
   {
     std::lock_guard lk(mu_);
@@ -539,16 +599,20 @@ void ClusterAgent::drop_stale_replicas() {
         if (it == leading.end() || s.term() > it->second->term()) leading[s.shard()] = &s;
       }
     }
+    auto stale = [&](uint64_t node, const internal::ShardReport& s) {
+      if (s.shard() < next_shard && known.count(s.shard()) == 0) return true;  // removed shard
+      auto it = leading.find(s.shard());
+      if (s.leader() || it == leading.end() || s.term() > it->second->term()) return false;
+      const auto& l = *it->second;
+      bool member = std::find(l.voters().begin(), l.voters().end(), node) != l.voters().end() ||
+                    std::find(l.learners().begin(), l.learners().end(), node) != l.learners().end();
+      return !member;
+    };
     std::set<std::pair<uint64_t, uint64_t>> seen;
     for (const auto& [node, rep] : reports_) {
       if (now - rep.received_ms >= opts_.down_after_ms) continue;
       for (const auto& s : rep.heartbeat.shards()) {
-        auto it = leading.find(s.shard());
-        if (s.leader() || it == leading.end() || s.term() > it->second->term()) continue;
-        const auto& l = *it->second;
-        bool member = std::find(l.voters().begin(), l.voters().end(), node) != l.voters().end() ||
-                      std::find(l.learners().begin(), l.learners().end(), node) != l.learners().end();
-        if (member) continue;
+        if (!stale(node, s)) continue;
         auto key = std::make_pair(node, s.shard());
         seen.insert(key);
         auto [since, fresh] = stale_since_ms_.emplace(key, now);
@@ -565,7 +629,8 @@ void ClusterAgent::drop_stale_replicas() {
     }
   }
   for (const auto& [node, shard] : drop) {
-    spdlog::info("placement: shard {}: node {} holds a replica its group removed; dropping it", shard, node);
+    spdlog::info("placement: shard {}: node {} holds a replica its group or the cluster removed; dropping it",
+                 shard, node);
     internal::ShardRef ref;
     ref.set_shard(shard);
     Status st;
@@ -596,7 +661,7 @@ std::string ClusterAgent::local_answer(const std::string& method, const std::str
     j["rebalance"] = {{"active", h.rebalance_pending > 0}, {"pending_moves", h.rebalance_pending}};
     j["shards"] = nlohmann::json::array();
     for (const auto& s : view.shards) {
-      j["shards"].push_back({{"shard", s.shard}, {"leader", s.leader}, {"voters", s.voters},
+      j["shards"].push_back({{"shard", s.shard}, {"kind", s.kind}, {"leader", s.leader}, {"voters", s.voters},
                              {"learners", s.learners}, {"commit", s.commit}});
     }
     return j.dump();

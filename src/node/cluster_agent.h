@@ -62,6 +62,8 @@ class ClusterAgent final : public server::Forwarder {
                                           const internal::Command& cmd) override;
   Result<LogIndex> read_index(raft::NodeId node, ShardId shard) override;
   std::optional<server::ReplicaRef> locate(ShardId shard) override;
+  Result<internal::PartitionReadReply> partition_read(raft::NodeId node,
+                                                      const internal::PartitionRead& req) override;
 
   // Health answers as JSON, from the meta leader (asked over the network
   // when it is another node).
@@ -83,8 +85,12 @@ class ClusterAgent final : public server::Forwarder {
   // Meta leader: re-registers nodes that came back with a new address.
   void update_addresses();
   // Meta leader: tells nodes to drop replicas their group removed while
-  // they were away.
+  // they were away, and replicas of shards the meta shard no longer has
+  // (a removed stream's partitions, a removed volume).
   void drop_stale_replicas();
+  // Meta leader: removes shard records whose creator crashed before the
+  // shard was ready.
+  void remove_abandoned_shards();
   cluster::ClusterView build_view();
   std::string address_of(raft::NodeId node);
   raft::NodeId meta_leader() const;

@@ -27,6 +27,7 @@
 #include "gateway/http/admin_routes.h"
 #include "gateway/http/server.h"
 #include "server/backend.h"
+#include "server/stream_router.h"
 #include "server/node_info.h"
 #include "server/services.h"
 #include "shard/shard_host.h"
@@ -139,13 +140,20 @@ struct Node::Impl {
   bool stopping = false;
   bool stopped = false;
 
+  // Partition shards report their usage every second (volume usage and
+  // the streams' sizes lag by about that); retention runs less often.
   void run_housekeeping() {
+    constexpr int64_t kUsageReportMs = 1000;
+    const int64_t tick = std::min(kUsageReportMs, opts.retention_interval_ms);
+    auto next_retention = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.retention_interval_ms);
     std::unique_lock lk(mu);
     while (!stopping) {
-      cv.wait_for(lk, std::chrono::milliseconds(opts.retention_interval_ms));
+      cv.wait_for(lk, std::chrono::milliseconds(tick));
       if (stopping) break;
       lk.unlock();
-      backend->run_retention();
+      bool retention = std::chrono::steady_clock::now() >= next_retention;
+      if (retention) next_retention += std::chrono::milliseconds(opts.retention_interval_ms);
+      backend->streams().run_periodic(retention);
       lk.lock();
     }
   }

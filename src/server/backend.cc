@@ -1,5 +1,7 @@
 #include "server/backend.h"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <thread>
 
@@ -11,6 +13,7 @@
 #include "namespace/volume_machine.h"
 #include "namespace/volume_store.h"
 #include "server/redirect.h"
+#include "server/stream_router.h"
 
 namespace tessera::server {
 
@@ -47,7 +50,13 @@ thread_local uint64_t t_proposals = 0;
 uint64_t Backend::proposals_on_this_thread() { return t_proposals; }
 
 Backend::Backend(storage::Engine& engine, shard::ShardHost& host, Metrics& metrics)
-    : engine_(engine), host_(host), metrics_(metrics), requests_(metrics) {}
+    : engine_(engine),
+      host_(host),
+      metrics_(metrics),
+      requests_(metrics),
+      streams_(std::make_unique<StreamRouter>(*this)) {}
+
+Backend::~Backend() = default;
 
 internal::Principal Backend::node_principal() const {
   internal::Principal p;
@@ -192,7 +201,7 @@ Status Backend::start(int64_t timeout_ms) {
   // Volumes this node created and did not finish bringing up. Parents come
   // before children: the map is ordered by path.
   for (const auto& v : vols) {
-    if (raft::NodeId(v.initial_node()) == host_.self()) TESSERA_TRY(bring_up_volume(v));
+    if (raft::NodeId(v.initial_node()) == host_.self() && !v.ready()) TESSERA_TRY(bring_up_volume(v));
   }
   ready_ = true;
   return Status::ok();
@@ -212,7 +221,9 @@ Status Backend::bring_up_volume(const internal::VolumeRecord& v) {
   op->set_owner_gid(v.owner_gid());
   auto r = propose(shard, init, node_principal());
   if (r.errc() != 0 && static_cast<Errc>(r.errc()) != Errc::already_exists) return result_status(r);
-  if (v.path() == "/") return Status::ok();
+  internal::Command ready;
+  ready.mutable_mark_ready()->set_volume_id(v.id());
+  if (v.path() == "/") return propose_ok(kMeta, ready, node_principal()).status();
   // The mount point entry in the parent volume comes last: until it exists
   // the volume is not visible in listings.
   Route parent = route(v.path().substr(0, v.path().rfind('/')).empty()
@@ -227,7 +238,7 @@ Status Backend::bring_up_volume(const internal::VolumeRecord& v) {
   c->set_exclusive(true);
   r = propose(parent.shard, mount, node_principal());
   if (r.errc() != 0 && static_cast<Errc>(r.errc()) != Errc::already_exists) return result_status(r);
-  return Status::ok();
+  return propose_ok(kMeta, ready, node_principal()).status();
 }
 
 void Backend::maybe_refresh_routes() const {
@@ -379,6 +390,11 @@ Result<internal::VolumeRecord> Backend::create_volume(const internal::Principal&
   TESSERA_TRY(read_barrier(kMeta));  // the meta leader may be another node
   TESSERA_TRY(refresh_routes());
   TESSERA_TRY(bring_up_volume(r.volume()));
+  // Replicated before the caller uses it; placement finishes what this
+  // leaves short.
+  if (Status st = grow_shard(ShardId(r.volume().shard()), r.volume().id()); !st.is_ok()) {
+    spdlog::warn("volume {}: {}", path, st.to_string());
+  }
   return r.volume();
 }
 
@@ -438,17 +454,22 @@ Result<std::vector<tessera::v1::Volume>> Backend::list_volumes() const {
   return out;
 }
 
-void Backend::run_retention() {
-  std::vector<ShardId> shards;
-  {
-    std::shared_lock lk(routes_mu_);
-    for (auto& [p, v] : routes_) shards.emplace_back(v.shard());
+std::optional<internal::VolumeRecord> Backend::volume_by_id(uint64_t id) const {
+  maybe_refresh_routes();
+  std::shared_lock lk(routes_mu_);
+  for (const auto& [p, v] : routes_) {
+    if (v.id() == id) return v;
   }
-  for (ShardId s : shards) {
-    internal::Command cmd;
-    cmd.mutable_retention();
-    (void)propose(s, cmd, node_principal());
+  return std::nullopt;
+}
+
+bool Backend::is_volume_shard(uint64_t shard) const {
+  maybe_refresh_routes();
+  std::shared_lock lk(routes_mu_);
+  for (const auto& [p, v] : routes_) {
+    if (v.shard() == shard) return true;
   }
+  return false;
 }
 
 }  // namespace tessera::server

@@ -34,6 +34,8 @@ class MetaReader;
 
 namespace tessera::server {
 
+class StreamRouter;
+
 struct Route {
   internal::VolumeRecord volume;
   ShardId shard;
@@ -62,6 +64,9 @@ class Forwarder {
   // latest heartbeat reply, so about a heartbeat period old; nullopt when
   // nothing is known yet. Never blocks on the network.
   virtual std::optional<ReplicaRef> locate(ShardId shard) = 0;
+  // A read of a partition shard on `node`, which holds a replica of it.
+  virtual Result<internal::PartitionReadReply> partition_read(raft::NodeId node,
+                                                              const internal::PartitionRead& req) = 0;
 };
 
 struct AdminCredentials {
@@ -72,8 +77,12 @@ struct AdminCredentials {
 class Backend {
  public:
   Backend(storage::Engine& engine, shard::ShardHost& host, Metrics& metrics);
+  ~Backend();
 
   void set_forwarder(Forwarder* f) { forwarder_ = f; }
+  Forwarder* forwarder() const { return forwarder_; }
+  // Streams over partition shards (server/stream_router.h).
+  StreamRouter& streams() { return *streams_; }
 
   // Brings up a new cluster on this node: the meta shard, the root volume,
   // the admin user and this node's record. Returns fresh admin credentials.
@@ -137,9 +146,19 @@ class Backend {
   Status remove_volume(const internal::Principal& who, std::string_view path);
   Result<std::vector<tessera::v1::Volume>> list_volumes() const;
   Result<internal::VolumeState> volume_state(ShardId shard) const;
+  std::optional<internal::VolumeRecord> volume_by_id(uint64_t id) const;
+  bool is_volume_shard(uint64_t shard) const;
 
-  // Proposes RetentionOp to every volume shard.
-  void run_retention();
+  // Grows a shard this node just created (its sole voter and leader) to
+  // the replication factor of volume `volume_id` (capped by the active
+  // nodes): adds each other node as a learner, promotes it once caught up
+  // (a node that does not catch up within seconds is skipped), then hands
+  // leadership to the member the shard id picks, so leaders spread.
+  // Placement heals whatever this leaves short.
+  Status grow_shard(ShardId shard, uint64_t volume_id);
+
+  // The principal of the node's own commands (an administrator).
+  internal::Principal node_principal() const;
 
  private:
   Status bring_up_volume(const internal::VolumeRecord& v);
@@ -148,7 +167,6 @@ class Backend {
   // the located replica, else a plain not_leader.
   Status not_hosted(ShardId shard) const;
   void maybe_refresh_routes() const;
-  internal::Principal node_principal() const;
 
   storage::Engine& engine_;
   shard::ShardHost& host_;
@@ -170,6 +188,7 @@ class Backend {
   Forwarder* forwarder_ = nullptr;
   std::atomic<bool> ready_{false};
   std::mutex volume_ops_mu_;  // serialises volume create/remove
+  std::unique_ptr<StreamRouter> streams_;
 };
 
 int64_t now_ms();

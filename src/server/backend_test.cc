@@ -33,6 +33,10 @@ class FakeForwarder final : public Forwarder {
     if (it == located.end()) return std::nullopt;
     return it->second;
   }
+  Result<internal::PartitionReadReply> partition_read(raft::NodeId,
+                                                      const internal::PartitionRead&) override {
+    return Status(Errc::not_leader, "not used");
+  }
 };
 
 class BackendTest : public ::testing::Test {

@@ -5,6 +5,7 @@
 #include "namespace/paths.h"
 #include "server/read_view.h"
 #include "server/rpc.h"
+#include "server/stream_router.h"
 #include "server/services.h"
 #include "tessera/v1/tessera.grpc.pb.h"
 
@@ -151,7 +152,11 @@ class NamespaceService final : public v1::Namespace::Service {
       internal::Command cmd;
       *cmd.mutable_remove() = *req;
       cmd.mutable_remove()->set_path(path);
-      return status_of(b_.propose(r.shard, cmd, who));
+      auto res = b_.propose(r.shard, cmd, who);
+      // Removed streams leave their partition shards behind (a shard no
+      // topic refers to is also found and released later, after a crash).
+      b_.streams().release_shards({res.shards().begin(), res.shards().end()});
+      return status_of(res);
     });
   }
 
@@ -168,7 +173,9 @@ class NamespaceService final : public v1::Namespace::Service {
       cmd.mutable_rename()->set_src(src);
       cmd.mutable_rename()->set_dst(dst);
       cmd.mutable_rename()->set_no_replace(req->no_replace());
-      return status_of(b_.propose(rs.shard, cmd, who));
+      auto res = b_.propose(rs.shard, cmd, who);
+      b_.streams().release_shards({res.shards().begin(), res.shards().end()});  // a replaced stream's
+      return status_of(res);
     });
   }
 

@@ -1,12 +1,9 @@
-// tessera.v1.Streams: topics, produce (one ProduceOp per request), fetch
-// with long poll (waits on the shard's applied index), consumer group offsets.
+// tessera.v1.Streams: topics, produce, fetch with long poll, consumer group
+// offsets — over partition shards (server/stream_router.h).
 
-#include <chrono>
-
-#include "namespace/stream_ops.h"
-#include "server/read_view.h"
 #include "server/rpc.h"
 #include "server/services.h"
+#include "server/stream_router.h"
 #include "tessera/v1/tessera.grpc.pb.h"
 
 namespace tessera::server {
@@ -14,8 +11,6 @@ namespace {
 
 namespace v1 = tessera::v1;
 using tessera::v1::ObjectKind;
-
-constexpr uint32_t kFetchWaitMsMax = 30000;
 
 class StreamsService final : public v1::Streams::Service {
  public:
@@ -38,12 +33,7 @@ class StreamsService final : public v1::Streams::Service {
                            v1::CreateTopicResponse*) override {
     return serve(b_, ctx, "streams.create_topic", [&](const internal::Principal& who) -> Status {
       TESSERA_ASSIGN_OR_RETURN(auto path, Backend::normalise(req->stream()));
-      internal::Command cmd;
-      auto* c = cmd.mutable_create_topic();
-      c->set_path(path);
-      c->set_topic(req->topic());
-      c->set_partitions(req->partitions());
-      return b_.propose_ok(b_.route(path).shard, cmd, who).status();
+      return b_.streams().create_topic(who, path, req->topic(), req->partitions());
     });
   }
 
@@ -51,11 +41,7 @@ class StreamsService final : public v1::Streams::Service {
                           v1::ListTopicsResponse* resp) override {
     return serve(b_, ctx, "streams.list_topics", [&](const internal::Principal& who) -> Status {
       TESSERA_ASSIGN_OR_RETURN(auto path, Backend::normalise(req->stream()));
-      v1::ListTopicsRequest r = *req;
-      r.set_stream(path);
-      ReadView rv(b_, path);
-      TESSERA_TRY(rv.ready());
-      TESSERA_ASSIGN_OR_RETURN(*resp, ns::list_topics(rv.view(), who, r));
+      TESSERA_ASSIGN_OR_RETURN(*resp, b_.streams().list_topics(who, path));
       return Status::ok();
     });
   }
@@ -63,67 +49,37 @@ class StreamsService final : public v1::Streams::Service {
   grpc::Status Produce(grpc::ServerContext* ctx, const v1::ProduceRequest* req,
                        v1::ProduceResponse* resp) override {
     return serve(b_, ctx, "streams.produce", [&](const internal::Principal& who) -> Status {
-      TESSERA_ASSIGN_OR_RETURN(auto path, Backend::normalise(req->stream()));
-      internal::Command cmd;
-      auto* p = cmd.mutable_produce();
-      p->set_path(path);
-      p->set_topic(req->topic());
-      p->set_partition(req->partition());
-      *p->mutable_records() = req->records();
-      TESSERA_ASSIGN_OR_RETURN(auto res, b_.propose_ok(b_.route(path).shard, cmd, who));
-      *resp = res.produce();
+      v1::ProduceRequest r = *req;
+      TESSERA_ASSIGN_OR_RETURN(*r.mutable_stream(), Backend::normalise(req->stream()));
+      TESSERA_ASSIGN_OR_RETURN(*resp, b_.streams().produce(who, r));
       return Status::ok();
     });
   }
 
   grpc::Status Fetch(grpc::ServerContext* ctx, const v1::FetchRequest* req, v1::FetchResponse* resp) override {
     return serve(b_, ctx, "streams.fetch", [&](const internal::Principal& who) -> Status {
-      TESSERA_ASSIGN_OR_RETURN(auto path, Backend::normalise(req->stream()));
       v1::FetchRequest r = *req;
-      r.set_stream(path);
-      Route route = b_.route(path);
-      auto deadline = std::chrono::steady_clock::now() +
-                      std::chrono::milliseconds(std::min(req->max_wait_ms(), kFetchWaitMsMax));
-      for (;;) {
-        LogIndex seen = b_.host().applied_index(route.shard);
-        {
-          ReadView rv(b_, path);
-          TESSERA_TRY(rv.ready());
-          TESSERA_ASSIGN_OR_RETURN(*resp, ns::fetch(rv.view(), who, r));
-        }
-        if (resp->records_size() > 0 || ctx->IsCancelled()) return Status::ok();
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        deadline - std::chrono::steady_clock::now()).count();
-        if (left <= 0) return Status::ok();
-        b_.host().wait_applied(route.shard, seen, std::min<int64_t>(left, 200));
-      }
+      TESSERA_ASSIGN_OR_RETURN(*r.mutable_stream(), Backend::normalise(req->stream()));
+      TESSERA_ASSIGN_OR_RETURN(*resp, b_.streams().fetch(who, r, [ctx] { return ctx->IsCancelled(); }));
+      return Status::ok();
     });
   }
 
   grpc::Status CommitOffset(grpc::ServerContext* ctx, const v1::CommitOffsetRequest* req,
                             v1::CommitOffsetResponse*) override {
     return serve(b_, ctx, "streams.commit_offset", [&](const internal::Principal& who) -> Status {
-      TESSERA_ASSIGN_OR_RETURN(auto path, Backend::normalise(req->stream()));
-      internal::Command cmd;
-      auto* c = cmd.mutable_commit_offset();
-      c->set_path(path);
-      c->set_topic(req->topic());
-      c->set_group(req->group());
-      c->set_partition(req->partition());
-      c->set_offset(req->offset());
-      return b_.propose_ok(b_.route(path).shard, cmd, who).status();
+      v1::CommitOffsetRequest r = *req;
+      TESSERA_ASSIGN_OR_RETURN(*r.mutable_stream(), Backend::normalise(req->stream()));
+      return b_.streams().commit_offset(who, r);
     });
   }
 
   grpc::Status GetOffset(grpc::ServerContext* ctx, const v1::GetOffsetRequest* req,
                          v1::GetOffsetResponse* resp) override {
     return serve(b_, ctx, "streams.get_offset", [&](const internal::Principal& who) -> Status {
-      TESSERA_ASSIGN_OR_RETURN(auto path, Backend::normalise(req->stream()));
       v1::GetOffsetRequest r = *req;
-      r.set_stream(path);
-      ReadView rv(b_, path);
-      TESSERA_TRY(rv.ready());
-      TESSERA_ASSIGN_OR_RETURN(*resp, ns::get_offset(rv.view(), who, r));
+      TESSERA_ASSIGN_OR_RETURN(*r.mutable_stream(), Backend::normalise(req->stream()));
+      TESSERA_ASSIGN_OR_RETURN(*resp, b_.streams().get_offset(who, r));
       return Status::ok();
     });
   }

@@ -546,7 +546,11 @@ class Cluster:
 
     def volume_shards(self, doc=None):
         doc = doc or self.health()
-        return sorted(s["shard"] for s in doc["shards"] if s["shard"] != META_SHARD)
+        return sorted(s["shard"] for s in doc["shards"] if s.get("kind") == "volume")
+
+    def partition_shards(self, doc=None):
+        doc = doc or self.health()
+        return sorted(s["shard"] for s in doc["shards"] if s.get("kind") == "partition")
 
     # ------------------------------------------------------------------ CLI --
 

@@ -24,12 +24,15 @@ def test_kill_leaders_during_writes(make_cluster, size):
     load = Workload(c, seed=r.randrange(1 << 30))
     setup = c.nodes[0].client()
     load.setup(setup)
+    partitions = c.partition_shards(c.wait_healthy(size))
+    assert len(partitions) == load.partitions, c.health()
     load.start()
     rounds = []
     try:
         for i in range(ROUNDS):
             time.sleep(WRITE_BEFORE_KILL_S)
-            shard = META_SHARD if i % 2 == 0 else volume
+            # The meta shard, the root volume's shard, one partition's shard.
+            shard = (META_SHARD, volume, partitions[i % len(partitions)])[i % 3]
             leader = c.leader_of(shard)
             assert leader, f"round {i}: shard {shard} has no leader: {c.health()}"
             victim = c.node(leader)

@@ -1,0 +1,226 @@
+#include "namespace/partition_ops.h"
+
+#include <algorithm>
+#include <string>
+
+#include "namespace/keys.h"
+#include "namespace/stream_ops.h"
+
+namespace tessera::ns {
+
+using internal::Command;
+using internal::CommandResult;
+using internal::PartitionInfo;
+using tessera::v1::Record;
+
+namespace {
+
+constexpr uint64_t kFetchBytesDefault = 1u << 20;  // max_bytes == 0
+constexpr int kFetchRecordsMax = 100000;           // per fetch, whatever max_bytes says
+
+// "PATH:TOPIC partition N (volume V, stream inode I)": a partition's identity.
+std::string identity(const PartitionInfo& p) {
+  return partition_subject(p) + " (volume " + std::to_string(p.volume_id()) + ", stream inode " +
+         std::to_string(p.stream_ino()) + ")";
+}
+
+bool same_partition(const PartitionInfo& a, const PartitionInfo& b) {
+  return a.volume_id() == b.volume_id() && a.stream_ino() == b.stream_ino() &&
+         a.topic() == b.topic() && a.partition() == b.partition();
+}
+
+// A command names its topic and partition; they must be this shard's.
+Status check_target(const PartitionInfo& info, std::string_view topic, int64_t partition,
+                    std::string_view what) {
+  if (topic == info.topic() && partition == static_cast<int64_t>(info.partition())) {
+    return Status::ok();
+  }
+  return Status(Errc::invalid_argument, partition_subject(info) + ": " + std::string(what) +
+                                            " for topic " + std::string(topic) + " partition " +
+                                            std::to_string(partition) +
+                                            " sent to this partition shard");
+}
+
+// Count and per-record size limits; the total of record_bytes on success.
+Result<uint64_t> check_records(const internal::ProduceOp& op, const std::string& subject) {
+  if (op.records_size() == 0) {
+    return Status(Errc::invalid_argument, subject + ": produce without records");
+  }
+  if (static_cast<size_t>(op.records_size()) > kProduceRecordsMax) {
+    return Status(Errc::too_large, subject + ": " + std::to_string(op.records_size()) +
+                                       " records in one produce, at most " +
+                                       std::to_string(kProduceRecordsMax));
+  }
+  uint64_t total = 0;
+  for (int i = 0; i < op.records_size(); ++i) {
+    const uint64_t n = record_bytes(op.records(i));
+    if (n > kRecordBytesMax) {
+      return Status(Errc::too_large, subject + ": record " + std::to_string(i) + " holds " +
+                                         std::to_string(n) + " bytes, at most " +
+                                         std::to_string(kRecordBytesMax));
+    }
+    total += n;
+  }
+  return total;
+}
+
+Status out_of_range(const PartitionInfo& info, uint64_t offset) {
+  const bool before = offset < info.start_offset();
+  return Status(Errc::out_of_range,
+                partition_subject(info) + ": offset " + std::to_string(offset) + " is " +
+                    (before ? "before the start offset " + std::to_string(info.start_offset())
+                            : "after the end offset " + std::to_string(info.end_offset())));
+}
+
+}  // namespace
+
+std::string partition_subject(const PartitionInfo& info) {
+  return info.subject() + " partition " + std::to_string(info.partition());
+}
+
+Result<PartitionInfo> partition_info(const storage::StateReader& state) {
+  TESSERA_ASSIGN_OR_RETURN(auto raw, state.get(partition_info_key()));
+  if (!raw) return Status(Errc::not_found, "partition shard not initialised");
+  return parse_record<PartitionInfo>(*raw, "partition record");
+}
+
+Status apply_init_partition(storage::StateWriter& state, const Command& cmd,
+                            CommandResult& result) {
+  PartitionInfo want = cmd.init_partition().partition();
+  if (want.topic().empty() || want.subject().empty()) {
+    return Status(Errc::invalid_argument,
+                  "partition shard: InitPartitionOp without a topic or subject");
+  }
+  TESSERA_ASSIGN_OR_RETURN(auto raw, state.get(partition_info_key()));
+  if (raw) {
+    TESSERA_ASSIGN_OR_RETURN(auto have, parse_record<PartitionInfo>(*raw, "partition record"));
+    *result.mutable_partition() = have;
+    if (same_partition(have, want)) return error(Errc::already_exists, identity(have));
+    return Status(Errc::invalid_argument, "partition shard holds " + identity(have) +
+                                              ", cannot initialise it as " + identity(want));
+  }
+  want.set_start_offset(0);
+  want.set_end_offset(0);
+  want.set_bytes(0);
+  want.set_created_ms(cmd.now_ms());
+  state.put(partition_info_key(), want.SerializeAsString());
+  *result.mutable_partition() = want;
+  return Status::ok();
+}
+
+Status apply_partition_produce(storage::StateWriter& state, const Command& cmd,
+                               CommandResult& result) {
+  const auto& op = cmd.produce();
+  TESSERA_ASSIGN_OR_RETURN(auto info, partition_info(state));
+  TESSERA_TRY(check_target(info, op.topic(), op.partition(), "produce"));
+  TESSERA_ASSIGN_OR_RETURN(const uint64_t total, check_records(op, partition_subject(info)));
+  if (total > info.grant() || info.bytes() > info.grant() - total) {
+    // The caller asks the name shard for a larger grant (the volume quota
+    // decides) and retries.
+    *result.mutable_partition() = info;
+    return Status(Errc::quota_exceeded, partition_subject(info) + ": holds " +
+                                            std::to_string(info.bytes()) + " bytes of its " +
+                                            std::to_string(info.grant()) + "-byte quota grant, needs " +
+                                            std::to_string(total) + " more");
+  }
+
+  auto* out = result.mutable_produce();
+  for (const Record& in : op.records()) {
+    Record stored = in;
+    stored.set_offset(info.end_offset());
+    stored.set_partition(info.partition());
+    // Kafka producers send -1 for "no timestamp"; proto3 callers send 0.
+    if (stored.timestamp_ms() <= 0) stored.set_timestamp_ms(cmd.now_ms());
+    state.put(partition_record_key(stored.offset()), stored.SerializeAsString());
+    info.set_end_offset(info.end_offset() + 1);
+    out->add_partitions(info.partition());
+    out->add_offsets(stored.offset());
+  }
+  info.set_bytes(info.bytes() + total);
+  state.put(partition_info_key(), info.SerializeAsString());
+  *result.mutable_partition() = info;
+  return Status::ok();
+}
+
+Status apply_partition_grant(storage::StateWriter& state, const Command& cmd,
+                             CommandResult& result) {
+  const auto& op = cmd.partition_grant();
+  TESSERA_ASSIGN_OR_RETURN(auto info, partition_info(state));
+  if (!op.shrink()) {
+    info.set_grant(std::max(info.grant(), op.grant()));
+  } else {
+    info.set_grant(std::min(info.grant(), std::max(op.grant(), info.bytes())));
+  }
+  state.put(partition_info_key(), info.SerializeAsString());
+  *result.mutable_partition() = info;
+  return Status::ok();
+}
+
+Status apply_partition_commit(storage::StateWriter& state, const Command& cmd,
+                              CommandResult& /*result*/) {
+  const auto& op = cmd.commit_offset();
+  TESSERA_ASSIGN_OR_RETURN(auto info, partition_info(state));
+  TESSERA_TRY(check_target(info, op.topic(), op.partition(), "offset commit"));
+  TESSERA_TRY(check_group(op.group(), partition_subject(info)));
+  std::string value;
+  put_be64(value, op.offset());
+  state.put(partition_group_key(op.group()), value);
+  return Status::ok();
+}
+
+Result<tessera::v1::FetchResponse> partition_fetch(const storage::StateReader& state,
+                                                   uint64_t offset, uint64_t max_bytes) {
+  TESSERA_ASSIGN_OR_RETURN(auto info, partition_info(state));
+  if (offset < info.start_offset() || offset > info.end_offset()) {
+    return out_of_range(info, offset);
+  }
+  tessera::v1::FetchResponse resp;
+  resp.set_start_offset(info.start_offset());
+  resp.set_end_offset(info.end_offset());
+  if (offset == info.end_offset()) return resp;
+
+  // max_bytes bounds the serialized size of the records returned.
+  const uint64_t budget = max_bytes == 0 ? kFetchBytesDefault : max_bytes;
+  const std::string subject = partition_subject(info);
+  auto missing = [&](uint64_t at) {
+    return Status(Errc::corruption, subject + ": record at offset " + std::to_string(at) +
+                                        " missing");
+  };
+  uint64_t used = 0;
+  uint64_t expect = offset;
+  Status inner;
+  TESSERA_TRY(state.scan(
+      partition_record_key(offset), prefix_successor(partition_records_prefix()),
+      [&](std::string_view, std::string_view v) {
+        if (resp.records_size() >= kFetchRecordsMax) return false;
+        if (resp.records_size() > 0 && used + v.size() > budget) return false;
+        auto rec = parse_record<Record>(v, subject);
+        if (!rec.is_ok() || rec->offset() != expect) {
+          inner = rec.is_ok() ? missing(expect) : rec.status();
+          return false;
+        }
+        used += v.size();
+        ++expect;
+        *resp.add_records() = std::move(rec).value();
+        return true;
+      }));
+  TESSERA_TRY(inner);
+  if (resp.records_size() == 0) return missing(offset);
+  return resp;
+}
+
+Result<std::optional<uint64_t>> partition_committed(const storage::StateReader& state,
+                                                    std::string_view group) {
+  TESSERA_ASSIGN_OR_RETURN(auto info, partition_info(state));
+  const std::string subject = partition_subject(info);
+  TESSERA_TRY(check_group(group, subject));
+  TESSERA_ASSIGN_OR_RETURN(auto raw, state.get(partition_group_key(group)));
+  if (!raw) return std::optional<uint64_t>();
+  if (raw->size() != 8) {
+    return Status(Errc::corruption, subject + ": committed offset of group " +
+                                        std::string(group) + " has the wrong size");
+  }
+  return std::optional<uint64_t>(get_be64(*raw));
+}
+
+}  // namespace tessera::ns

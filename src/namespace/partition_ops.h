@@ -1,0 +1,73 @@
+#pragma once
+// Partition shards: a raft shard holding one partition of one topic of a
+// stream — its PartitionInfo, its records (an append-only sequence addressed
+// by offset) and the committed offsets of consumer groups. Key layout:
+// keys.h. The stream itself (name, permissions, retention settings, quota)
+// lives in the volume's name shard (stream_ops.h).
+//
+// These commands are trusted: the server checked permissions (and, before a
+// produce, the volume quota) on the name shard before proposing here, so
+// nothing in this file checks a principal. Apply runs on the shard host's
+// writer thread; the read functions run on request threads over snapshots.
+// Messages name the partition "PATH:TOPIC partition N" (PartitionInfo.subject).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "storage/state_view.h"
+#include "tessera/internal/state.pb.h"
+
+namespace tessera::ns {
+
+// Records deleted by one PartitionRetentionOp; the next one continues.
+inline constexpr size_t kRetentionRecordsMax = 100000;
+
+// Stores cmd.init_partition().partition() with zero offsets and bytes and
+// created_ms = cmd.now_ms. Initialising again with the same (volume_id,
+// stream_ino, topic, partition) is already_exists (the caller treats it as
+// done); with another one, invalid_argument. result.partition: the stored info.
+Status apply_init_partition(storage::StateWriter& state, const internal::Command& cmd,
+                            internal::CommandResult& result);
+// Appends cmd.produce().records from the end offset on: op.topic and
+// op.partition must be this shard's. A timestamp <= 0 becomes cmd.now_ms.
+// All records are checked (count, kRecordBytesMax, the quota grant) before
+// any is written; beyond the grant the refusal is quota_exceeded with
+// result.partition set, and the caller asks the name shard for more.
+// result.produce: each record's partition and offset, in request order;
+// result.partition: the info after.
+Status apply_partition_produce(storage::StateWriter& state, const internal::Command& cmd,
+                               internal::CommandResult& result);
+// Stores cmd.commit_offset().offset as the group's committed offset.
+// PartitionGrantOp: grows the grant (never lowers it), or with shrink lowers
+// it, never below the bytes held. result.partition is the record after.
+Status apply_partition_grant(storage::StateWriter& state, const internal::Command& cmd,
+                             internal::CommandResult& result);
+Status apply_partition_commit(storage::StateWriter& state, const internal::Command& cmd,
+                              internal::CommandResult& result);
+// Deletes records from the start while they are older than now_ms -
+// retention_age_ms or the partition holds more than retention_bytes (0 = no
+// limit of that kind), at most kRetentionRecordsMax; start_offset moves to
+// the first record kept (end_offset when none is). result.partition: the
+// info after (its bytes are what the leader reports to the name shard).
+Status apply_partition_retention(storage::StateWriter& state, const internal::Command& cmd,
+                                 internal::CommandResult& result);
+
+// This shard's PartitionInfo; not_found when it was never initialised.
+Result<internal::PartitionInfo> partition_info(const storage::StateReader& state);
+// "PATH:TOPIC partition N", for messages.
+std::string partition_subject(const internal::PartitionInfo& info);
+
+// Records from `offset` on, while their serialized size stays within
+// max_bytes (0 = 1 MiB), at least one, at most 100000. offset == end offset
+// gives no records (the caller long-polls); an offset outside [start, end] is
+// out_of_range. start_offset and end_offset are always set.
+Result<tessera::v1::FetchResponse> partition_fetch(const storage::StateReader& state,
+                                                   uint64_t offset, uint64_t max_bytes);
+// The group's committed offset, nullopt when it has none.
+Result<std::optional<uint64_t>> partition_committed(const storage::StateReader& state,
+                                                    std::string_view group);
+
+}  // namespace tessera::ns

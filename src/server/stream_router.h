@@ -1,0 +1,110 @@
+#pragma once
+// StreamRouter: streams over partition shards.
+//
+// Every partition of a topic is its own raft shard (a *partition shard*,
+// namespace/partition_ops.h), placed and healed like any shard, so the
+// partitions of one topic have their leaders and replicas on different
+// nodes. The stream's volume shard (its *name shard*) holds the stream inode
+// — permissions, retention settings — and each topic's partition → shard map.
+//
+//   create topic   check the stream on the name shard → allocate one shard
+//                  id per partition in the meta shard → bootstrap each here,
+//                  grow it to the volume's replication (learner, catch up,
+//                  promote), hand leadership round the nodes → record the
+//                  topic with its shard ids in the name shard.
+//   produce        permission and partition map from this node's replica of
+//                  the name shard (read barrier only when it misses) → the
+//                  partition is chosen (explicit, key hash, round robin) →
+//                  one proposal per partition touched, to its shard's leader.
+//                  A request spanning partitions is not atomic across them.
+//   fetch, offsets permission after a read barrier on the name shard → the
+//                  partition shard is read here when this node holds it
+//                  (read barrier, long poll on its applied index), else on
+//                  its leader ("partition_read" peer call).
+//   quota          a partition shard may hold up to its *grant* of bytes;
+//                  beyond that its produce is refused and the router asks the
+//                  name shard for a larger grant (which checks the volume
+//                  quota, counting grants) before retrying. Grants grow name
+//                  shard first and shrink partition shard first, so the sum
+//                  of partitions' bytes never exceeds the quota.
+//   periodic       partition shard leaders report their bytes to the name
+//                  shard (usage, quota, the stream's size) and shrink unused
+//                  grants; name shard leaders apply retention to the
+//                  partitions of their streams; a partition shard no topic
+//                  refers to any more is released (its meta record removed,
+//                  its replicas dropped).
+//
+// Thread safety: every method may be called from any request thread.
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "tessera/internal/state.pb.h"
+#include "tessera/v1/tessera.pb.h"
+
+namespace tessera::ns {
+struct StreamTopic;
+}
+
+namespace tessera::server {
+
+class Backend;
+
+class StreamRouter {
+ public:
+  explicit StreamRouter(Backend& backend);
+
+  // Paths are normalised by the caller.
+  Status create_topic(const internal::Principal& who, const std::string& path,
+                      const std::string& topic, uint32_t partitions);
+  Result<tessera::v1::ProduceResponse> produce(const internal::Principal& who,
+                                               const tessera::v1::ProduceRequest& req);
+  Result<tessera::v1::FetchResponse> fetch(const internal::Principal& who,
+                                           const tessera::v1::FetchRequest& req,
+                                           const std::function<bool()>& cancelled);
+  Status commit_offset(const internal::Principal& who, const tessera::v1::CommitOffsetRequest& req);
+  Result<tessera::v1::GetOffsetResponse> get_offset(const internal::Principal& who,
+                                                    const tessera::v1::GetOffsetRequest& req);
+  Result<tessera::v1::ListTopicsResponse> list_topics(const internal::Principal& who,
+                                                      const std::string& path);
+
+  // Reads a partition shard this node holds, after a read barrier; waits up
+  // to max_wait_ms for records past the end. The "partition_read" peer call.
+  Result<internal::PartitionReadReply> read_local(const internal::PartitionRead& req,
+                                                  const std::function<bool()>& cancelled = {});
+
+  // Removes the meta records of partition shards no topic refers to any
+  // more; their replicas are then dropped by the meta leader.
+  void release_shards(const std::vector<uint64_t>& shards);
+
+  // Usage reports, grant shrinking, orphan release and, when `retention`,
+  // retention (see above).
+  void run_periodic(bool retention);
+
+ private:
+  Result<ns::StreamTopic> open(const internal::Principal& who, const std::string& path,
+                               const std::string& topic, int want, bool barrier);
+  // Reads a partition shard here or on a node holding it.
+  Result<internal::PartitionReadReply> read(uint64_t shard, const internal::PartitionRead& req,
+                                            const std::function<bool()>& cancelled);
+  Status bring_up_partition(uint64_t shard, const internal::PartitionInfo& info);
+  // Produces `records` to one partition, asking for a larger grant once
+  // when the partition shard refuses for want of one.
+  Result<internal::CommandResult> produce_to(const internal::Principal& who,
+                                             const ns::StreamTopic& t, uint64_t stream_shard,
+                                             uint32_t part, internal::Command cmd);
+  void report_usage(uint64_t shard);
+  void apply_retention(uint64_t name_shard);
+
+  Backend& b_;
+  std::atomic<uint32_t> round_robin_{0};
+  std::mutex mu_;
+  std::map<uint64_t, std::pair<uint64_t, uint64_t>> reported_;  // shard → (bytes, grant) reported
+};
+
+}  // namespace tessera::server
