@@ -2,6 +2,7 @@
 
 #include "base/coding.h"
 #include "base/crc32c.h"
+#include "base/rate_limiter.h"
 #include "base/status.h"
 
 namespace tessera {
@@ -49,6 +50,25 @@ TEST(Result, HoldsValueOrStatus) {
   EXPECT_EQ(*ok, 5);
   EXPECT_FALSE(bad.is_ok());
   EXPECT_EQ(bad.status().code(), Errc::invalid_argument);
+}
+
+TEST(RateLimiter, UnlimitedNeverWaits) {
+  RateLimiter r(0);
+  EXPECT_EQ(r.acquire(1ull << 40), RateLimiter::Clock::duration::zero());
+}
+
+TEST(RateLimiter, CallersAreHeldToTheRate) {
+  // 10 MB/s: 5 × 200 kB must be spread over about 0.1 s, the first one
+  // waiting for its own 20 ms (the bucket starts empty).
+  // (Sleeps never end early, so the lower bound cannot flake; a late wake
+  // only shortens later waits.)
+  RateLimiter r(10'000'000);
+  const auto start = RateLimiter::Clock::now();
+  std::chrono::duration<double> waited{};
+  for (int i = 0; i < 5; ++i) waited += r.acquire(200'000);
+  const std::chrono::duration<double> elapsed = RateLimiter::Clock::now() - start;
+  EXPECT_GE(elapsed.count(), 0.099);
+  EXPECT_LE(waited.count(), 0.1 + 1e-3);
 }
 
 }  // namespace

@@ -32,6 +32,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--heartbeat-ms", opts.heartbeat_ms, "How often a node reports to the meta leader")
       ->capture_default_str();
+  app.add_option("--recovery-rate-mib", opts.recovery_rate_mib,
+                 "MiB/s this node's snapshot streams (re-replication, new replicas) may use "
+                 "together, leaving the rest of the disk to foreground writes; 0 = unlimited")
+      ->capture_default_str();
   bool no_sync = false;
   app.add_flag("--unsafe-no-fsync", no_sync,
                "Acknowledge writes before they are fsync'd (benchmarks only: loses data on crash)");

@@ -285,6 +285,7 @@ Result<std::unique_ptr<Node>> Node::start(const NodeOptions& opts) {
   so.transport = impl->transport.get();
   so.sync = opts.sync;
   so.tick_ms = opts.raft_tick_ms;
+  so.snapshot_bytes_per_s = opts.recovery_rate_mib << 20;
   impl->host = std::make_unique<shard::ShardHost>(
       *impl->engine, so, [](ShardId id) -> std::unique_ptr<shard::StateMachine> {
         if (id == ShardId(cluster::kMetaShard)) return std::make_unique<cluster::MetaMachine>();

@@ -31,6 +31,10 @@ struct NodeOptions {
   int64_t heartbeat_ms = 1000;
   // A node silent this long has its replicas re-created on other nodes.
   int64_t node_dead_after_ms = 60000;
+  // MiB/s all snapshot streams this node sends may use together (re-
+  // replication, new replicas), so recovery leaves room for foreground
+  // writes; 0 = unlimited.
+  uint64_t recovery_rate_mib = 0;
   int64_t raft_tick_ms = 50;
 };
 

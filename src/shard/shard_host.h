@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "base/ids.h"
+#include "base/rate_limiter.h"
 #include "base/status.h"
 #include "raft/raft.h"
 #include "shard/state_machine.h"
@@ -75,6 +76,9 @@ struct ShardHostOptions {
   // the memtable, so they never reach an SST file.
   uint64_t compact_bytes = 64ull << 20;
   size_t snapshot_chunk_bytes = 1ull << 20;  // one chunk of a snapshot stream
+  // Bytes per second all snapshot streams this node sends may use together
+  // (re-replication after a node loss, new replicas); 0 = unlimited.
+  uint64_t snapshot_bytes_per_s = 0;
   int64_t snapshot_install_timeout_ms = 600000;
 };
 
@@ -220,6 +224,7 @@ class ShardHost final : public TransportHandler {
   std::vector<std::unique_ptr<Shard>> retired_;      // removed; waiters may hold them
   const ApplyBatch* applying_ = nullptr;             // the batch the applier is on
   Stats stats_;
+  RateLimiter snapshot_limiter_{opts_.snapshot_bytes_per_s};
   uint64_t next_context_ = 1;
   std::thread applier_;
   std::thread loop_;

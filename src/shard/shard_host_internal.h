@@ -13,6 +13,7 @@
 #include <set>
 #include "base/assert.h"
 #include "base/coding.h"
+#include "base/rate_limiter.h"
 #include "raft/codec.h"
 #include "storage/state_view.h"
 #include "tessera/internal/state.pb.h"
@@ -142,8 +143,13 @@ inline Result<SnapshotHeader> decode_snapshot_header(std::string_view in) {
 // snapshot.
 class StateChunks final : public ChunkSource {
  public:
-  StateChunks(std::shared_ptr<storage::Snapshot> snap, ShardId shard, size_t chunk_bytes)
-      : snap_(std::move(snap)), cursor_(data_start(shard)), end_(data_end(shard)), chunk_bytes_(chunk_bytes) {}
+  StateChunks(std::shared_ptr<storage::Snapshot> snap, ShardId shard, size_t chunk_bytes,
+              RateLimiter& limiter)
+      : snap_(std::move(snap)),
+        cursor_(data_start(shard)),
+        end_(data_end(shard)),
+        chunk_bytes_(chunk_bytes),
+        limiter_(limiter) {}
 
   Result<bool> next(std::string& chunk) override {
     if (done_) return false;
@@ -165,6 +171,7 @@ class StateChunks final : public ChunkSource {
     if (!more) done_ = true;
     if (chunk.empty()) return false;
     cursor_ = last + std::string(1, '\0');  // the next key after `last`
+    limiter_.acquire(chunk.size());
     return true;
   }
 
@@ -173,6 +180,7 @@ class StateChunks final : public ChunkSource {
   std::string cursor_;
   const std::string end_;
   const size_t chunk_bytes_;
+  RateLimiter& limiter_;  // the host's, shared by every snapshot it sends
   bool done_ = false;
 };
 

@@ -190,7 +190,8 @@ void ShardHost::start_snapshot(Shard& s, NodeId to) {
   std::string header = encode_snapshot_header({s.id, s.raft->term(), opts_.self, *meta});
   ShardId id = s.id;
   opts_.transport->send_snapshot(
-      to, std::move(header), std::make_unique<StateChunks>(std::move(snap), s.id, opts_.snapshot_chunk_bytes),
+      to, std::move(header), std::make_unique<StateChunks>(std::move(snap), s.id, opts_.snapshot_chunk_bytes,
+                                               snapshot_limiter_),
       [this, id, to](Status st) {
         if (!st.is_ok()) spdlog::warn("{}: snapshot to node {} failed: {}", shard_name(id), to.value, st.to_string());
         {
