@@ -3,6 +3,7 @@
 # sequential write bandwidth measured in the same run.
 #
 #   SKIP_BUILD=1 BIN_DIR=build/release bench/recovery.sh
+#   RECOVERY_RATE_MIB=200 ...   # passes --recovery-rate-mib to every node
 #
 # Four tesserads on 127.0.0.1 (--node-dead-after-ms 5000). A DATA_SIZE file
 # (default 1G) is written to the root volume (replication factor 3), then one
@@ -20,6 +21,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-/tmp/tessera-recovery}
 DATA_SIZE=${DATA_SIZE:-1G}
 BIN_DIR=${BIN_DIR:-$REPO/build/release}
+RECOVERY_RATE_MIB=${RECOVERY_RATE_MIB:-0}
 if [ -z "${SKIP_BUILD:-}" ]; then
   (cd "$REPO" && cmake --preset release >/dev/null && cmake --build --preset release -j 2 --target tesserad tessera tessera_failover)
 fi
@@ -42,7 +44,8 @@ BASE=$((20000 + RANDOM % 20000))
 start_node() { # start_node I [--join ADDR]
   local i=$1; shift
   "$TESSERAD" --data-dir "$OUT/n$i" --grpc-addr "127.0.0.1:$((BASE + 2 * i))" \
-    --http-addr "127.0.0.1:$((BASE + 2 * i + 1))" --heartbeat-ms 200 --node-dead-after-ms 5000 "$@" \
+    --http-addr "127.0.0.1:$((BASE + 2 * i + 1))" --heartbeat-ms 200 --node-dead-after-ms 5000 \
+    --recovery-rate-mib "$RECOVERY_RATE_MIB" "$@" \
     >"$OUT/n$i.log" 2>&1 </dev/null &
   PIDS[$i]=$!
   disown "$!"
@@ -99,6 +102,7 @@ acks_between() { awk -v a="$1" -v b="$2" '$1 == "A" && $3 / 1e6 >= a && $3 / 1e6
 BEFORE=$(echo "$(acks_between "$(echo "$KILL_S - 10" | bc -l)" "$KILL_S") / 10" | bc -l)
 DURING=$(echo "$(acks_between "$(ts "$SEND")" "$(ts "$DONE")") / $SECS" | bc -l)
 printf '| figure | value |\n|---|---:|\n'
+printf '| --recovery-rate-mib | %s |\n' "$RECOVERY_RATE_MIB"
 printf '| foreground write of the file (tessera put, RF3) | %.1f MiB/s |\n' "$WRITE_MIBS"
 printf '| re-replication: data dir of the new replica | %.0f MiB |\n' "$(echo "$BYTES / 1048576" | bc -l)"
 printf '| re-replication: snapshot send → installed | %.1f s |\n' "$SECS"

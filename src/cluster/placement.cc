@@ -198,6 +198,9 @@ class Planner {
     if (actions.empty()) {
       if (auto a = rebalance(shards)) actions.push_back(std::move(*a));
     }
+    if (actions.empty()) {
+      if (auto a = balance_leaders(shards)) actions.push_back(std::move(*a));
+    }
     return actions;
   }
 
@@ -386,6 +389,43 @@ class Planner {
     return make(Kind::add_learner, *pick, *least,
                 "rebalance: node " + std::to_string(*most) + " holds " + std::to_string(load(*most)) +
                     " replicas, node " + std::to_string(*least) + " holds " + std::to_string(load(*least)));
+  }
+
+  // (8) With replicas balanced, leadership: when the up, usable nodes lead
+  // counts of (non-meta) shards that differ by more than one, one shard led
+  // by the node leading most moves to the node leading least, if that node
+  // is a caught-up voter of it. Leaders pile up on the survivors of a
+  // failure; this spreads the write load (and Kafka's partition leaders)
+  // again.
+  std::optional<Action> balance_leaders(const std::vector<const ShardView*>& shards) const {
+    std::map<uint64_t, uint32_t> led;
+    for (const NodeView& n : view_.nodes) {
+      if (nodes_.usable(n.id) && nodes_.up(n.id)) led[n.id] = 0;
+    }
+    for (const ShardView* s : shards) {
+      if (s->meta || s->leader == 0) continue;
+      if (auto it = led.find(s->leader); it != led.end()) ++it->second;
+    }
+    if (led.size() < 2) return std::nullopt;
+    auto most = std::max_element(led.begin(), led.end(), [](const auto& a, const auto& b) {
+      return std::make_tuple(a.second, -static_cast<int64_t>(a.first)) <
+             std::make_tuple(b.second, -static_cast<int64_t>(b.first));
+    });
+    // Candidates from the least leading up: the first that can take one.
+    std::vector<std::pair<uint32_t, uint64_t>> takers;
+    for (const auto& [id, count] : led) takers.emplace_back(count, id);
+    std::sort(takers.begin(), takers.end());
+    for (const auto& [count, to] : takers) {
+      if (count + 1 >= most->second) break;
+      for (const ShardView* s : shards) {
+        if (s->meta || s->leader != most->first || !contains(s->voters, to) || !member_caught_up(*s, to)) continue;
+        return make(Kind::transfer_leader, *s, to,
+                    "balance leaders: node " + std::to_string(most->first) + " leads " +
+                        std::to_string(most->second) + " shards, node " + std::to_string(to) + " leads " +
+                        std::to_string(count));
+      }
+    }
+    return std::nullopt;
   }
 
   const ClusterView& view_;

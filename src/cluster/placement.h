@@ -22,6 +22,10 @@
 //   - Rebalance: when replica counts per usable node differ by more than one,
 //     a replica moves from the most to the least loaded node (add, promote,
 //     remove as above).
+//   - Leadership: with replicas balanced, when the numbers of shards the up
+//     nodes lead differ by more than one, one leadership per round moves from
+//     the node leading most to the least leading caught-up voter (the meta
+//     shard's leader stays where it is).
 //   - At most one action per shard per round (the next round sees its effect).
 
 #include <cstdint>

@@ -543,5 +543,48 @@ TEST(Placement, PlanDoesNotDependOnInputOrder) {
   }
 }
 
+TEST(Placement, LeadershipSpreadsOverTheNodes) {
+  // Six shards all led by node 1 (its peers were restarted): leaderships
+  // move one per round until each node leads two; the meta shard's leader
+  // stays put.
+  ClusterView view;
+  view.nodes = nodes(3);
+  view.shards = {meta({1, 2, 3}, {}, 1)};
+  for (uint64_t id = 10; id < 16; ++id) view.shards.push_back(shard(id, {1, 2, 3}, 3, 1));
+  const auto rounds = simulate(view, 10);
+  ASSERT_EQ(rounds.size(), 4u);
+  for (const auto& round : rounds) {
+    ASSERT_EQ(round.size(), 1u);
+    EXPECT_EQ(round[0].kind, Kind::transfer_leader);
+    EXPECT_EQ(round[0].reason.rfind("balance leaders:", 0), 0u) << round[0].reason;
+  }
+  std::map<uint64_t, int> led;
+  for (const ShardView& s : view.shards) {
+    if (!s.meta) ++led[s.leader];
+  }
+  EXPECT_EQ(led, (std::map<uint64_t, int>{{1, 2}, {2, 2}, {3, 2}}));
+  EXPECT_EQ(find_shard(view, kMetaShard).leader, 1u);
+  EXPECT_EQ(health(view).rebalance_pending, 0u);  // not a replica move
+}
+
+TEST(Placement, LeadershipGoesOnlyToCaughtUpUpVoters) {
+  ClusterView view;
+  view.nodes = nodes(3);
+  view.shards = {meta({1, 2, 3}, {}, 1), shard(10, {1, 2, 3}, 3, 1), shard(11, {1, 2, 3}, 3, 1),
+                 shard(12, {1, 2, 3}, 3, 1)};
+  // Node 2 is down, node 3 lags on shard 10: only shards 11 or 12 can go,
+  // and only to node 3.
+  find_node(view, 2).up = false;
+  find_shard(view, 10).match[3] = kCommit - kCaughtUpLagMax - 1;
+  const std::vector<Action> a = plan(view);
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].kind, Kind::transfer_leader);
+  EXPECT_EQ(a[0].node, 3u);
+  EXPECT_EQ(a[0].shard, 11u);
+  // Counts within one of each other: nothing to do.
+  find_shard(view, 11).leader = 3;
+  EXPECT_TRUE(plan(view).empty());
+}
+
 }  // namespace
 }  // namespace tessera::cluster

@@ -523,7 +523,7 @@ void ShardHost::run_loop() {
         continue;
       }
       std::lock_guard lk(mu_);
-      s->pending.emplace(*index, Pending{s->raft->term(), std::move(p.done)});
+      s->pending.emplace(*index, Pending{s->raft->term(), std::move(p.done), Clock::now()});
     }
     proposals.clear();
 
@@ -533,6 +533,7 @@ void ShardHost::run_loop() {
         s->raft->tick();
         maybe_compact(*s);
       }
+      fail_expired(shards);
       next_tick += tick;
       if (next_tick < now) next_tick = now + tick;
     }
@@ -586,8 +587,54 @@ void ShardHost::run_loop() {
   apply_cv_.notify_all();
 }
 
+void ShardHost::fail_replaced(Shard& s, const std::vector<raft::Entry>& entries,
+                              std::vector<Callback>& failed) {
+  // This replica's log lost entries it proposed as leader: a new leader's
+  // replace them from entries.front() on. Their proposers would otherwise
+  // wait for an apply at their index that may never come (nothing more is
+  // written). Another node may still hold such an entry and commit it, so
+  // the outcome is unknown, not "not applied".
+  const LogIndex first = entries.front().index;
+  std::lock_guard lk(mu_);
+  for (auto it = s.pending.lower_bound(first); it != s.pending.end();) {
+    const uint64_t offset = it->first.value - first.value;
+    if (offset < entries.size() && entries[offset].term == it->second.term) {
+      ++it;
+      continue;
+    }
+    failed.push_back(std::move(it->second.done));
+    it = s.pending.erase(it);
+  }
+}
+
+void ShardHost::fail_expired(std::vector<Shard*>& shards) {
+  // A safety net under fail_replaced and the apply-time check: no proposer
+  // waits much longer than the command timeout.
+  const auto cutoff = Clock::now() - std::chrono::milliseconds(opts_.command_timeout_ms);
+  std::vector<std::pair<ShardId, Callback>> expired;
+  {
+    std::lock_guard lk(mu_);
+    for (Shard* s : shards) {
+      for (auto it = s->pending.begin(); it != s->pending.end();) {
+        if (it->second.since > cutoff) {
+          ++it;
+          continue;
+        }
+        expired.emplace_back(s->id, std::move(it->second.done));
+        it = s->pending.erase(it);
+      }
+    }
+  }
+  for (auto& [id, done] : expired) {
+    done(error_result(Status(Errc::unavailable, shard_name(id) + ": no commit within " +
+                                                    std::to_string(opts_.command_timeout_ms) +
+                                                    " ms; the outcome is unknown (the write may still apply)")));
+  }
+}
+
 void ShardHost::handle_ready(std::vector<std::pair<Shard*, raft::Ready>>& readies) {
   // 1. One durable write for every shard's entries and hard state.
+  std::vector<Callback> replaced;
   storage::WriteBatch wb;
   std::vector<std::unique_ptr<ApplyBatch>> installs;
   for (auto& [s, rd] : readies) {
@@ -612,6 +659,7 @@ void ShardHost::handle_ready(std::vector<std::pair<Shard*, raft::Ready>>& readie
       for (uint64_t i = first.value; i <= s->persisted_last.value; ++i) {
         wb.del(storage::Cf::log, log_key(s->id, LogIndex(i)));
       }
+      if (first <= s->persisted_last) fail_replaced(*s, rd.entries, replaced);
       for (const auto& e : rd.entries) {
         s->log_bytes += e.data.size();
         wb.put(storage::Cf::log, log_key(s->id, e.index), raft::encode_entry(e));
@@ -629,6 +677,11 @@ void ShardHost::handle_ready(std::vector<std::pair<Shard*, raft::Ready>>& readie
     TESSERA_ASSERT_MSG(st.is_ok(), st.to_string().c_str());
     std::lock_guard lk(mu_);
     stats_.batches++;
+  }
+  for (auto& done : replaced) {
+    done(error_result(Status(Errc::unavailable,
+                             "leadership changed and a new leader's entries replaced this write's in the "
+                             "log of the replica that proposed it; the outcome is unknown")));
   }
 
   // 2. Messages, one batch per destination node.

@@ -183,6 +183,10 @@ class ShardHost final : public TransportHandler {
   void run_loop();
   void run_applier();
   void handle_ready(std::vector<std::pair<Shard*, raft::Ready>>& readies);
+  // Loop thread: fails the proposals whose entries `entries` replace in
+  // this replica's log (into `failed`), and those pending too long.
+  void fail_replaced(Shard& s, const std::vector<raft::Entry>& entries, std::vector<Callback>& failed);
+  void fail_expired(std::vector<Shard*>& shards);
   void apply(ApplyBatch& b);
   void start_snapshot(Shard& s, NodeId to);
   void maybe_compact(Shard& s);

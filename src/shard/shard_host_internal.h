@@ -197,6 +197,7 @@ using namespace detail;
 struct ShardHost::Pending {
   raft::Term term;
   Callback done;
+  Clock::time_point since;  // when it was proposed
 };
 
 // A snapshot received from a leader, staged as an SST file, on its way to

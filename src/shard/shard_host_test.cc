@@ -348,6 +348,39 @@ TEST_F(ClusterTest, MinorityCannotCommit) {
   for (auto& [id, h] : hosts_) EXPECT_EQ(read_log(*h, kShard), "a;b;") << "node " << id.value;
 }
 
+TEST_F(ClusterTest, ProposalsBeyondTheNewLeadersLogAreAnsweredToo) {
+  // A cut-off leader proposes three entries; the new leader writes fewer,
+  // so nothing is ever applied at the old leader's last indexes. The
+  // proposers are still answered (outcome unknown) once the healed old
+  // leader's log is overwritten — not left waiting (a streamed file write
+  // waits for every command it has in flight).
+  NodeId l = wait_leader();
+  ASSERT_EQ(hosts_[l]->propose_wait(kShard, named("a")).errc(), 0u);
+  net_.isolate(l, true);
+  std::atomic<int> answered{0};
+  std::atomic<int> failed{0};
+  for (const char* name : {"lost1", "lost2", "lost3"}) {
+    hosts_[l]->propose(kShard, named(name), [&](internal::CommandResult&& r) {
+      if (r.errc() != 0) ++failed;
+      ++answered;
+    });
+  }
+  NodeId l2;
+  ASSERT_TRUE(eventually([&] {
+    for (auto& [id, h] : hosts_) {
+      auto st = h->status(kShard);
+      if (id != l && st->role == raft::Role::leader) l2 = id;
+    }
+    return l2 != raft::kNoNode;
+  }));
+  ASSERT_EQ(hosts_[l2]->propose_wait(kShard, named("b")).errc(), 0u);
+  net_.isolate(l, false);
+  EXPECT_TRUE(eventually([&] { return read_log(*hosts_[l], kShard) == "a;b;"; }));
+  // Well within the 10 s command timeout: answered because replaced.
+  EXPECT_TRUE(eventually([&] { return answered.load() == 3; }, 3s)) << answered.load() << " of 3 answered";
+  EXPECT_EQ(failed.load(), 3);
+}
+
 TEST_F(ClusterTest, NewMemberJoinsThroughAMembershipChange) {
   NodeId l = wait_leader();
   ASSERT_EQ(hosts_[l]->propose_wait(kShard, named("a")).errc(), 0u);
