@@ -279,6 +279,18 @@ class ClusterTest : public ::testing::Test {
     eventually([&] { return (l = leader()) != raft::kNoNode; });
     return l;
   }
+  // A leader elected among the others while `old` is cut off.
+  NodeId wait_leader_other_than(NodeId old) {
+    NodeId l;
+    eventually([&] {
+      for (auto& [id, h] : hosts_) {
+        auto st = h->status(kShard);
+        if (id != old && st->role == raft::Role::leader) l = id;
+      }
+      return l != raft::kNoNode;
+    });
+    return l;
+  }
 
   LocalNetwork net_;
   std::vector<std::unique_ptr<storage::TestEngine>> engines_;
@@ -329,14 +341,8 @@ TEST_F(ClusterTest, MinorityCannotCommit) {
     cut = std::move(r);
     answered = true;
   });
-  NodeId l2;
-  ASSERT_TRUE(eventually([&] {
-    for (auto& [id, h] : hosts_) {
-      auto st = h->status(kShard);
-      if (id != l && st->role == raft::Role::leader) l2 = id;
-    }
-    return l2 != raft::kNoNode;
-  }));
+  NodeId l2 = wait_leader_other_than(l);
+  ASSERT_NE(l2, raft::kNoNode);
   ASSERT_EQ(hosts_[l2]->propose_wait(kShard, named("b")).errc(), 0u);
   std::this_thread::sleep_for(100ms);
   EXPECT_TRUE(!answered || cut.errc() != 0) << "a cut-off leader acknowledged a write";
@@ -365,14 +371,8 @@ TEST_F(ClusterTest, ProposalsBeyondTheNewLeadersLogAreAnsweredToo) {
       ++answered;
     });
   }
-  NodeId l2;
-  ASSERT_TRUE(eventually([&] {
-    for (auto& [id, h] : hosts_) {
-      auto st = h->status(kShard);
-      if (id != l && st->role == raft::Role::leader) l2 = id;
-    }
-    return l2 != raft::kNoNode;
-  }));
+  NodeId l2 = wait_leader_other_than(l);
+  ASSERT_NE(l2, raft::kNoNode);
   ASSERT_EQ(hosts_[l2]->propose_wait(kShard, named("b")).errc(), 0u);
   net_.isolate(l, false);
   EXPECT_TRUE(eventually([&] { return read_log(*hosts_[l], kShard) == "a;b;"; }));
