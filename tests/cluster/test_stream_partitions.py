@@ -1,6 +1,7 @@
 """Stream partitions are shards of their own: placed and led independently,
 replicated before the topic is usable, read and written through any node,
-and their replicas go away with the stream."""
+led by every node again after one restarts, and their replicas go away with
+the stream."""
 
 from cluster_harness import healthy, node_entry, pb, retry
 
@@ -59,6 +60,19 @@ def test_partitions_spread_and_follow_the_stream(make_cluster):
     got = n2.client().streams.GetOffset(pb.GetOffsetRequest(
         stream=stream, topic="views", group="g1", partition=2))
     assert got.found and got.offset == 4, got
+
+    # A node killed and restarted gets leaderships back: the survivors took
+    # its partitions over, placement hands them round again.
+    n3.kill()
+    c.wait_health(lambda d: all(s["leader"] in (1, 2) for s in partition_docs(d)),
+                  what="partitions led by the two survivors")
+    n3.restart()
+    doc = c.wait_health(lambda d: {s["leader"] for s in partition_docs(d)} == {1, 2, 3},
+                        what="partition leaders spread over all three nodes again")
+    for p in range(PARTITIONS):
+        f = retry(lambda: n3.client().fetch(stream, "views", partition=p, offset=0), 10,
+                  f"fetch partition {p} via the restarted node")
+        assert [bytes(r.value) for r in f.records][:5] == [b"v%d-%d" % (p, i) for i in range(5)]
 
     # Removing the stream releases its partition shards: their meta records
     # go, then every replica is dropped.
