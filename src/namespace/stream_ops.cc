@@ -269,6 +269,9 @@ Status apply_stream_grant(VolumeTxn& txn, const Command& cmd, CommandResult& res
     result.mutable_partition()->set_grant(std::numeric_limits<uint64_t>::max());
     return Status::ok();
   }
+  if (op.want() > std::numeric_limits<uint64_t>::max() - op.held()) {
+    return Status(Errc::invalid_argument, np.subject + ": grant request overflows");
+  }
   const uint64_t need = op.held() + op.want();
   if (need <= ps.grant()) {  // another request grew it meanwhile
     result.mutable_partition()->set_grant(ps.grant());

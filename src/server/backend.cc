@@ -136,7 +136,12 @@ Status Backend::read_barrier(ShardId shard) const {
         return Status(Errc::unavailable, "shard " + std::to_string(shard.value) +
                                              ": this replica did not catch up with its leader in time");
       }
-      if (index.status().code() != Errc::not_leader) return index.status();
+      // A leader that does not answer (killed, cut off) is replaced within
+      // an election timeout: a read waits for the next one, as it waits
+      // for a leader at all.
+      if (index.status().code() != Errc::not_leader && index.status().code() != Errc::unavailable) {
+        return index.status();
+      }
       st = index.status();
     }
     if (left() == 0) return st;
