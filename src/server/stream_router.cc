@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
 
@@ -417,6 +418,14 @@ void StreamRouter::run_periodic(bool retention) {
   std::vector<uint64_t> led;
   for (const auto& st : b_.host().status_all()) {
     if (st.role == raft::Role::leader && st.id.value != cluster::kMetaShard) led.push_back(st.id.value);
+  }
+  {
+    // Forget what was reported for shards this node no longer leads: the
+    // next leader reports them itself.
+    std::lock_guard lk(mu_);
+    std::erase_if(reported_, [&](const auto& kv) {
+      return std::find(led.begin(), led.end(), kv.first) == led.end();
+    });
   }
   for (uint64_t shard : led) {
     if (b_.is_volume_shard(shard)) {
