@@ -36,11 +36,6 @@ internal::CommandResult error_result(const Status& st) {
   return r;
 }
 
-Status result_status(const internal::CommandResult& r) {
-  if (r.errc() == 0) return Status::ok();
-  return Status(static_cast<Errc>(r.errc()), r.message());
-}
-
 const ShardId kMeta(cluster::kMetaShard);
 
 thread_local uint64_t t_proposals = 0;
@@ -152,7 +147,7 @@ Status Backend::read_barrier(ShardId shard) const {
 Result<internal::CommandResult> Backend::propose_ok(ShardId shard, internal::Command cmd,
                                                     const internal::Principal& who) {
   auto r = propose(shard, std::move(cmd), who);
-  TESSERA_TRY(result_status(r));
+  TESSERA_TRY(status_of(r));
   return r;
 }
 
@@ -164,7 +159,7 @@ Result<AdminCredentials> Backend::bootstrap(const std::string& cluster_id, const
   init.mutable_init_cluster()->set_first_node(host_.self().value);
   // Idempotent: a crash during the first start runs this again.
   auto r = propose(kMeta, init, node_principal());
-  if (r.errc() != 0 && static_cast<Errc>(r.errc()) != Errc::already_exists) return result_status(r);
+  TESSERA_TRY(status_done_if_exists(r));
   internal::Command reg;
   reg.mutable_register_node()->set_node_id(host_.self().value);
   reg.mutable_register_node()->set_address(address);
@@ -225,7 +220,7 @@ Status Backend::bring_up_volume(const internal::VolumeRecord& v) {
   op->set_owner_uid(v.owner_uid());
   op->set_owner_gid(v.owner_gid());
   auto r = propose(shard, init, node_principal());
-  if (r.errc() != 0 && static_cast<Errc>(r.errc()) != Errc::already_exists) return result_status(r);
+  TESSERA_TRY(status_done_if_exists(r));
   internal::Command ready;
   ready.mutable_mark_ready()->set_volume_id(v.id());
   if (v.path() == "/") return propose_ok(kMeta, ready, node_principal()).status();
@@ -242,7 +237,7 @@ Status Backend::bring_up_volume(const internal::VolumeRecord& v) {
   c->set_mounted_volume(v.id());
   c->set_exclusive(true);
   r = propose(parent.shard, mount, node_principal());
-  if (r.errc() != 0 && static_cast<Errc>(r.errc()) != Errc::already_exists) return result_status(r);
+  TESSERA_TRY(status_done_if_exists(r));
   return propose_ok(kMeta, ready, node_principal()).status();
 }
 

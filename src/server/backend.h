@@ -193,4 +193,14 @@ class Backend {
 
 int64_t now_ms();
 
+// Status of a command result.
+inline Status status_of(const internal::CommandResult& r) {
+  return r.errc() == 0 ? Status::ok() : Status(static_cast<Errc>(r.errc()), r.message());
+}
+// The same, counting already_exists as done: for the idempotent steps of a
+// creation that a restart or a retry runs again.
+inline Status status_done_if_exists(const internal::CommandResult& r) {
+  return static_cast<Errc>(r.errc()) == Errc::already_exists ? Status::ok() : status_of(r);
+}
+
 }  // namespace tessera::server

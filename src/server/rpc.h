@@ -38,9 +38,4 @@ grpc::Status serve(Backend& backend, grpc::ServerContext* ctx, std::string_view 
   return to_grpc(ctx, st);
 }
 
-// Status of a command result.
-inline Status status_of(const internal::CommandResult& r) {
-  return r.errc() == 0 ? Status::ok() : Status(static_cast<Errc>(r.errc()), r.message());
-}
-
 }  // namespace tessera::server

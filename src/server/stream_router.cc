@@ -29,12 +29,7 @@ constexpr uint32_t kFetchWaitMsMax = 30000;
 // its topic may still be being created.
 constexpr int64_t kOrphanAfterMs = 120000;
 // Unused grant a partition keeps before the periodic run shrinks it.
-constexpr uint64_t kGrantSlackMax = 4ull << 20;
-
-Status result_status(const CommandResult& r) {
-  if (r.errc() == 0) return Status::ok();
-  return Status(static_cast<Errc>(r.errc()), r.message());
-}
+constexpr uint64_t kUnusedGrantMax = 4ull << 20;
 
 std::string partition_subject(const std::string& path, const std::string& topic, uint32_t part) {
   return path + ":" + topic + " partition " + std::to_string(part);
@@ -65,7 +60,7 @@ Status StreamRouter::bring_up_partition(uint64_t shard, const internal::Partitio
   Command init;
   *init.mutable_init_partition()->mutable_partition() = info;
   auto r = b_.propose(id, init, b_.node_principal());
-  if (r.errc() != 0 && static_cast<Errc>(r.errc()) != Errc::already_exists) return result_status(r);
+  TESSERA_TRY(status_done_if_exists(r));
   // Short of replicas is not fatal: the shard works, placement heals it.
   if (Status st = b_.grow_shard(id, info.volume_id()); !st.is_ok()) {
     spdlog::warn("partition shard {}: {}", shard, st.to_string());
@@ -148,7 +143,7 @@ Result<CommandResult> StreamRouter::produce_to(const Principal& who, const ns::S
   for (int attempt = 0;; ++attempt) {
     auto r = b_.propose(shard, cmd, who);
     if (static_cast<Errc>(r.errc()) != Errc::quota_exceeded || attempt == 3) {
-      TESSERA_TRY(result_status(r));
+      TESSERA_TRY(status_of(r));
       return r;
     }
     // The partition's grant is used up: the name shard decides whether
@@ -353,9 +348,9 @@ void StreamRouter::report_usage(uint64_t shard) {
   // shard first, so the name shard's count never falls below the real one.
   uint64_t grant = 0;
   if (vol && info.grant() != std::numeric_limits<uint64_t>::max() &&
-      info.grant() > info.bytes() + kGrantSlackMax) {
+      info.grant() > info.bytes() + kUnusedGrantMax) {
     Command shrink;
-    shrink.mutable_partition_grant()->set_grant(info.bytes() + kGrantSlackMax / 2);
+    shrink.mutable_partition_grant()->set_grant(info.bytes() + kUnusedGrantMax / 2);
     shrink.mutable_partition_grant()->set_shrink(true);
     auto r = b_.propose(ShardId(shard), shrink, b_.node_principal());
     if (r.errc() == 0) {
