@@ -15,7 +15,11 @@
 //   O offset(8)                         tessera.v1.Record
 //   g group                             committed offset(8)
 //
-// The two sets of tags are disjoint, so a command or read sent to the wrong
+// A tablet shard (one key range of one table; tablet_ops.h):
+//   B                                   TabletInfo
+//   W key                               RowValue
+//
+// The three sets of tags are disjoint, so a command or read sent to the wrong
 // kind of shard finds nothing rather than misparsing. Tags S and G are
 // reserved: volume shards of earlier versions kept stream records there.
 
@@ -87,6 +91,13 @@ inline std::string partition_record_key(uint64_t offset) {
 
 inline std::string partition_group_key(std::string_view group) {
   return "g" + std::string(group);
+}
+
+inline std::string tablet_info_key() { return "B"; }
+
+inline std::string tablet_rows_prefix() { return "W"; }
+inline std::string tablet_row_key(std::string_view key) {
+  return tablet_rows_prefix() + std::string(key);
 }
 
 }  // namespace tessera::ns

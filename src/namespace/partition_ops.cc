@@ -1,10 +1,11 @@
 #include "namespace/partition_ops.h"
 
-#include <algorithm>
 #include <string>
 
+#include "namespace/data_shard.h"
 #include "namespace/keys.h"
 #include "namespace/stream_ops.h"
+#include "namespace/volume_store.h"
 
 namespace tessera::ns {
 
@@ -79,9 +80,10 @@ std::string partition_subject(const PartitionInfo& info) {
 }
 
 Result<PartitionInfo> partition_info(const storage::StateReader& state) {
-  TESSERA_ASSIGN_OR_RETURN(auto raw, state.get(partition_info_key()));
-  if (!raw) return Status(Errc::not_found, "partition shard not initialised");
-  return parse_record<PartitionInfo>(*raw, "partition record");
+  TESSERA_ASSIGN_OR_RETURN(
+      auto info, load_record<PartitionInfo>(state, partition_info_key(), "partition record"));
+  if (!info) return Status(Errc::not_found, "partition shard not initialised");
+  return *std::move(info);
 }
 
 Status apply_init_partition(storage::StateWriter& state, const Command& cmd,
@@ -91,13 +93,12 @@ Status apply_init_partition(storage::StateWriter& state, const Command& cmd,
     return Status(Errc::invalid_argument,
                   "partition shard: InitPartitionOp without a topic or subject");
   }
-  TESSERA_ASSIGN_OR_RETURN(auto raw, state.get(partition_info_key()));
-  if (raw) {
-    TESSERA_ASSIGN_OR_RETURN(auto have, parse_record<PartitionInfo>(*raw, "partition record"));
-    *result.mutable_partition() = have;
-    if (same_partition(have, want)) return error(Errc::already_exists, identity(have));
-    return Status(Errc::invalid_argument, "partition shard holds " + identity(have) +
-                                              ", cannot initialise it as " + identity(want));
+  TESSERA_ASSIGN_OR_RETURN(
+      auto have, load_record<PartitionInfo>(state, partition_info_key(), "partition record"));
+  if (have) {
+    *result.mutable_partition() = *have;
+    return init_conflict("partition", same_partition(*have, want), identity(*have),
+                         identity(want));
   }
   want.set_start_offset(0);
   want.set_end_offset(0);
@@ -114,14 +115,9 @@ Status apply_partition_produce(storage::StateWriter& state, const Command& cmd,
   TESSERA_ASSIGN_OR_RETURN(auto info, partition_info(state));
   TESSERA_TRY(check_target(info, op.topic(), op.partition(), "produce"));
   TESSERA_ASSIGN_OR_RETURN(const uint64_t total, check_records(op, partition_subject(info)));
-  if (total > info.grant() || info.bytes() > info.grant() - total) {
-    // The caller asks the name shard for a larger grant (the volume quota
-    // decides) and retries.
+  if (Status st = check_grant(partition_subject(info), info.bytes(), info.grant(), total); !st) {
     *result.mutable_partition() = info;
-    return Status(Errc::quota_exceeded, partition_subject(info) + ": holds " +
-                                            std::to_string(info.bytes()) + " bytes of its " +
-                                            std::to_string(info.grant()) + "-byte quota grant, needs " +
-                                            std::to_string(total) + " more");
+    return st;
   }
 
   auto* out = result.mutable_produce();
@@ -146,11 +142,7 @@ Status apply_partition_grant(storage::StateWriter& state, const Command& cmd,
                              CommandResult& result) {
   const auto& op = cmd.partition_grant();
   TESSERA_ASSIGN_OR_RETURN(auto info, partition_info(state));
-  if (!op.shrink()) {
-    info.set_grant(std::max(info.grant(), op.grant()));
-  } else {
-    info.set_grant(std::min(info.grant(), std::max(op.grant(), info.bytes())));
-  }
+  info.set_grant(next_grant(info.grant(), info.bytes(), op.grant(), op.shrink()));
   state.put(partition_info_key(), info.SerializeAsString());
   *result.mutable_partition() = info;
   return Status::ok();

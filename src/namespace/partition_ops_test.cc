@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "namespace/keys.h"
+#include "namespace/shard_test_util.h"
 #include "namespace/stream_ops.h"
 #include "namespace/volume_machine.h"
 #include "storage/engine.h"
@@ -59,17 +60,9 @@ class PartitionOpsTest : public ::testing::Test {
 
   using ApplyFn = Status (*)(storage::StateWriter&, const Command&, CommandResult&);
   Status apply(ApplyFn fn, const Command& cmd, CommandResult* out = nullptr) {
-    auto txn = engine_->begin();
-    storage::TxnWriter w(*txn, kShard);
-    txn->set_save_point();
     CommandResult result;
-    Status st = fn(w, cmd, result);
-    if (st.is_ok()) {
-      txn->pop_save_point();
-    } else {
-      txn->rollback_to_save_point();
-    }
-    EXPECT_TRUE(engine_->commit(*txn, false).is_ok());
+    Status st = shard_test::apply_on(
+        *engine_, kShard, [&](storage::StateWriter& w) { return fn(w, cmd, result); });
     if (out) *out = result;
     return st;
   }
@@ -148,9 +141,7 @@ class PartitionOpsTest : public ::testing::Test {
   // Calls fn with a StateReader over a fresh snapshot.
   template <typename Fn>
   auto read(Fn fn) {
-    auto snap = engine_->snapshot();
-    storage::SnapshotReader r(*snap, kShard);
-    return fn(static_cast<const storage::StateReader&>(r));
+    return shard_test::read_on(*engine_, kShard, fn);
   }
   Result<tessera::v1::FetchResponse> fetch(uint64_t offset, uint64_t max_bytes = 0) {
     return read(
@@ -471,12 +462,7 @@ TEST_F(PartitionOpsTest, ShrinkNeverGoesBelowTheBytesHeld) {
 TEST_F(PartitionOpsTest, VolumeMachineServesPartitionShards) {
   VolumeMachine machine;
   auto run = [&](const Command& cmd) {
-    auto txn = engine_->begin();
-    storage::TxnWriter w(*txn, kShard);
-    CommandResult result;
-    machine.apply(LogIndex(1), cmd, w, result);
-    EXPECT_TRUE(engine_->commit(*txn, false).is_ok());
-    return result;
+    return shard_test::apply_machine(*engine_, kShard, machine, cmd);
   };
   Command produce = command();
   produce.mutable_produce()->set_topic("t");

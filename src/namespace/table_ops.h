@@ -5,15 +5,13 @@
 // inode size; inode.rows counts rows.
 //
 // Writes arrive as one RowBatchOp per row (put, update, delete steps applied
-// atomically to one row); reads see a consistent snapshot.
+// atomically to one row; row_ops.h); reads see a consistent snapshot.
 
 #include "base/status.h"
+#include "namespace/row_ops.h"
 #include "namespace/volume_store.h"
 
 namespace tessera::ns {
-
-inline constexpr size_t kRowKeyBytesMax = 4096;
-inline constexpr size_t kDocumentBytesMax = 1u << 20;
 
 // Applies cmd.row_batch(); result.row is the row after the batch, or
 // result.deleted when the batch ended by deleting it.

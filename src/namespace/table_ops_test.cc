@@ -12,6 +12,7 @@
 
 #include "base/coding.h"
 #include "namespace/keys.h"
+#include "namespace/row_ops_test_util.h"
 #include "storage/engine.h"
 #include "storage/state_view.h"
 #include "tessera/internal/state.pb.h"
@@ -25,6 +26,9 @@ using internal::Inode;
 using internal::Principal;
 using tessera::v1::ObjectKind;
 using tessera::v1::RowOp;
+using row_test::delete_op;
+using row_test::put_op;
+using row_test::update_op;
 
 const ShardId kShard(1);
 constexpr uint64_t kTable = 2;       // "/t", owned by uid 1000, mode 0644
@@ -50,36 +54,12 @@ Principal stranger() {
   return p;
 }
 
-RowOp put_op(std::string doc, bool if_absent = false, uint64_t if_version = 0) {
-  RowOp op;
-  op.mutable_put()->set_document(std::move(doc));
-  op.mutable_put()->set_if_absent(if_absent);
-  op.mutable_put()->set_if_version(if_version);
-  return op;
-}
-RowOp update_op(std::string set, std::vector<std::string> remove = {}, bool create = false,
-                uint64_t if_version = 0) {
-  RowOp op;
-  op.mutable_update()->set_set(std::move(set));
-  for (auto& r : remove) op.mutable_update()->add_remove(r);
-  op.mutable_update()->set_create(create);
-  op.mutable_update()->set_if_version(if_version);
-  return op;
-}
-RowOp delete_op(uint64_t if_version = 0) {
-  RowOp op;
-  op.mutable_delete_()->set_if_version(if_version);
-  return op;
-}
-
 Command batch(std::string key, std::vector<RowOp> ops, const Principal& who = admin(),
               std::string path = "/t") {
   Command cmd;
   *cmd.mutable_principal() = who;
   cmd.set_now_ms(kNowMs);
-  cmd.mutable_row_batch()->set_path(std::move(path));
-  cmd.mutable_row_batch()->set_key(std::move(key));
-  for (auto& op : ops) *cmd.mutable_row_batch()->add_ops() = std::move(op);
+  *cmd.mutable_row_batch() = row_test::row_batch(std::move(path), std::move(key), std::move(ops));
   return cmd;
 }
 

@@ -3,10 +3,12 @@
 #include <optional>
 
 #include "namespace/file_ops.h"
+#include "namespace/keys.h"
 #include "namespace/ns_ops.h"
 #include "namespace/partition_ops.h"
 #include "namespace/stream_ops.h"
 #include "namespace/table_ops.h"
+#include "namespace/tablet_ops.h"
 #include "tessera/internal/state.pb.h"
 
 namespace tessera::ns {
@@ -39,8 +41,15 @@ Status dispatch(VolumeTxn& txn, const internal::Command& cmd, internal::CommandR
   }
 }
 
-// Commands that run without a volume record: a volume shard's first command
-// and every partition shard command. nullopt for the rest.
+// Whether this shard is a tablet shard (it holds a TabletInfo).
+Result<bool> is_tablet_shard(const storage::StateReader& state) {
+  TESSERA_ASSIGN_OR_RETURN(auto raw, state.get(tablet_info_key()));
+  return raw.has_value();
+}
+
+// Commands that run without a volume record: a volume shard's first command,
+// every partition shard command and every tablet shard command. nullopt for
+// the rest.
 std::optional<Status> dispatch_unopened(storage::StateWriter& state, const internal::Command& cmd,
                                         internal::CommandResult& result) {
   using C = internal::Command;
@@ -51,6 +60,18 @@ std::optional<Status> dispatch_unopened(storage::StateWriter& state, const inter
     case C::kCommitOffset: return apply_partition_commit(state, cmd, result);
     case C::kPartitionGrant: return apply_partition_grant(state, cmd, result);
     case C::kPartitionRetention: return apply_partition_retention(state, cmd, result);
+    case C::kInitTablet: return apply_init_tablet(state, cmd, result);
+    case C::kTabletGrant: return apply_tablet_grant(state, cmd, result);
+    case C::kTabletSplit: return apply_tablet_split(state, cmd, result);
+    case C::kTabletIngest: return apply_tablet_ingest(state, cmd, result);
+    case C::kTabletTrim: return apply_tablet_trim(state, cmd, result);
+    // A tablet shard's rows; on a volume shard, the volume's table rows.
+    case C::kRowBatch: {
+      auto tablet = is_tablet_shard(state);
+      if (!tablet.is_ok()) return tablet.status();
+      if (!*tablet) return std::nullopt;
+      return apply_tablet_row_batch(state, cmd, result);
+    }
     // Volume shards hold no stream records (retention is PartitionRetentionOp
     // on each partition shard); RetentionOp stays a no-op so that logs
     // holding it still apply.

@@ -116,4 +116,14 @@ Result<Msg> parse_record(std::string_view payload, std::string_view what) {
   return m;
 }
 
+// The record stored at `key`, parsed; nullopt when there is none.
+template <typename Msg>
+Result<std::optional<Msg>> load_record(const storage::StateReader& state, std::string_view key,
+                                       std::string_view what) {
+  TESSERA_ASSIGN_OR_RETURN(auto raw, state.get(key));
+  if (!raw) return std::optional<Msg>();
+  TESSERA_ASSIGN_OR_RETURN(auto m, parse_record<Msg>(*raw, what));
+  return std::optional<Msg>(std::move(m));
+}
+
 }  // namespace tessera::ns

@@ -1,0 +1,54 @@
+#pragma once
+// Applying commands to a shard and reading it the way the shard host does,
+// for the tests of shard machines. Tests only.
+
+#include <gtest/gtest.h>
+
+#include "base/ids.h"
+#include "base/status.h"
+#include "shard/state_machine.h"
+#include "storage/engine.h"
+#include "storage/state_view.h"
+#include "tessera/internal/state.pb.h"
+
+namespace tessera::ns::shard_test {
+
+// Runs fn(StateWriter&) → Status on `shard` in a transaction of its own, as
+// the shard host applies a command: its writes are undone when it fails.
+template <typename Fn>
+Status apply_on(storage::Engine& engine, ShardId shard, Fn fn) {
+  auto txn = engine.begin();
+  storage::TxnWriter w(*txn, shard);
+  txn->set_save_point();
+  Status st = fn(static_cast<storage::StateWriter&>(w));
+  if (st.is_ok()) {
+    txn->pop_save_point();
+  } else {
+    txn->rollback_to_save_point();
+  }
+  EXPECT_TRUE(engine.commit(*txn, false).is_ok());
+  return st;
+}
+
+// Applies `cmd` to `shard` with `machine` at log index 1 and commits what it
+// wrote; the result it gave.
+inline internal::CommandResult apply_machine(storage::Engine& engine, ShardId shard,
+                                             shard::StateMachine& machine,
+                                             const internal::Command& cmd) {
+  auto txn = engine.begin();
+  storage::TxnWriter w(*txn, shard);
+  internal::CommandResult result;
+  machine.apply(LogIndex(1), cmd, w, result);
+  EXPECT_TRUE(engine.commit(*txn, false).is_ok());
+  return result;
+}
+
+// fn(const StateReader&) over a fresh snapshot of `shard`.
+template <typename Fn>
+auto read_on(storage::Engine& engine, ShardId shard, Fn fn) {
+  auto snap = engine.snapshot();
+  storage::SnapshotReader r(*snap, shard);
+  return fn(static_cast<const storage::StateReader&>(r));
+}
+
+}  // namespace tessera::ns::shard_test
