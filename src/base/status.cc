@@ -11,7 +11,7 @@ struct ErrcInfo {
   std::string_view text;
 };
 
-constexpr std::array<ErrcInfo, 21> kInfo{{
+constexpr std::array<ErrcInfo, 22> kInfo{{
     {Errc::ok, "ok", "ok"},
     {Errc::invalid_argument, "invalid_argument", "invalid argument"},
     {Errc::not_found, "not_found", "not found"},
@@ -33,6 +33,7 @@ constexpr std::array<ErrcInfo, 21> kInfo{{
     {Errc::resource_exhausted, "resource_exhausted", "resource exhausted"},
     {Errc::internal, "internal", "internal error"},
     {Errc::not_leader, "not_leader", "not the leader"},
+    {Errc::failed_precondition, "failed_precondition", "failed precondition"},
 }};
 
 const ErrcInfo& info(Errc code) {

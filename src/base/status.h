@@ -36,6 +36,7 @@ enum class Errc : int {
   resource_exhausted,
   internal,
   not_leader,  // this replica is not its shard's leader; retry on the leader
+  failed_precondition,  // the command's precondition does not hold (yet, or any more)
 };
 
 // Stable lower-case name of a code ("not_found"), used on the wire.

@@ -210,6 +210,11 @@ Status create_shards(storage::StateWriter& state, const internal::Command& cmd,
   if (op.replication() < 1 || op.replication() > 7) {
     return Status(Errc::invalid_argument, "shards: replication must be 1..7");
   }
+  if (op.table_ino() != 0 && op.stream_ino() != 0) {
+    return Status(Errc::invalid_argument,
+                  "shards: for stream inode " + std::to_string(op.stream_ino()) +
+                      " and table inode " + std::to_string(op.table_ino()) + "; a shard has one");
+  }
   TESSERA_ASSIGN_OR_RETURN(auto c, load_counters(state));
   for (uint32_t i = 0; i < op.count(); ++i) {
     internal::ShardRecord s;
@@ -218,9 +223,13 @@ Status create_shards(storage::StateWriter& state, const internal::Command& cmd,
     s.set_replication(op.replication());
     s.set_created_ms(cmd.now_ms());
     s.set_initial_node(op.initial_node());
-    s.set_stream_ino(op.stream_ino());
-    s.set_topic(op.topic());
-    s.set_partition(op.first_partition() + i);
+    if (op.table_ino() != 0) {
+      s.set_table_ino(op.table_ino());  // a tablet shard: no partition fields
+    } else {
+      s.set_stream_ino(op.stream_ino());
+      s.set_topic(op.topic());
+      s.set_partition(op.first_partition() + i);
+    }
     c.set_next_shard(c.next_shard() + 1);
     state.put(shard_key(s.id()), s.SerializeAsString());
     result.add_shards(s.id());

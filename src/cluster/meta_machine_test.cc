@@ -195,6 +195,45 @@ TEST_F(MetaMachineTest, CreateShardsAllocatesConsecutiveIdsFromTheVolumeCounter)
   EXPECT_EQ(next_shard(), first + 5);
 }
 
+TEST_F(MetaMachineTest, CreateShardsOfATableRecordItsInode) {
+  constexpr uint64_t kTableInode = 7;
+  Command c = command();
+  auto* op = c.mutable_create_shards();
+  op->set_volume_id(kRootVolume);
+  op->set_count(2);
+  op->set_replication(3);
+  op->set_initial_node(kFirstNode);
+  op->set_table_ino(kTableInode);
+  CommandResult r = apply(c);
+  ASSERT_EQ(r.errc(), 0u) << r.message();
+  ASSERT_EQ(ids(r).size(), 2u);
+  CommandResult partitions = apply(create_shards(1));
+  ASSERT_EQ(partitions.errc(), 0u) << partitions.message();
+
+  const std::vector<ShardRecord> records = shards();
+  ASSERT_EQ(records.size(), 3u);
+  for (int i = 0; i < 2; ++i) {
+    const ShardRecord& s = records[static_cast<size_t>(i)];
+    EXPECT_EQ(s.id(), ids(r)[static_cast<size_t>(i)]);
+    EXPECT_EQ(s.table_ino(), kTableInode);
+    EXPECT_EQ(s.volume_id(), kRootVolume);
+    EXPECT_EQ(s.stream_ino(), 0u);
+    EXPECT_EQ(s.partition(), 0u);
+    EXPECT_EQ(s.replication(), 3u);
+    EXPECT_EQ(std::string(shard_kind(s)), "tablet");
+  }
+  EXPECT_EQ(records[2].table_ino(), 0u);
+  EXPECT_EQ(records[2].stream_ino(), kStreamInode);
+  EXPECT_EQ(std::string(shard_kind(records[2])), "partition");
+
+  Command both = create_shards(1);
+  both.mutable_create_shards()->set_table_ino(kTableInode);
+  CommandResult refused = apply(both);
+  EXPECT_EQ(errc(refused), Errc::invalid_argument);
+  EXPECT_EQ(refused.message(), "shards: for stream inode 2 and table inode 7; a shard has one");
+  EXPECT_EQ(shards().size(), 3u);
+}
+
 TEST_F(MetaMachineTest, CreateShardsChecksCountReplicationAndPrincipal) {
   const uint64_t before = next_shard();
   for (uint32_t count : {0u, 1025u}) {

@@ -121,6 +121,10 @@ Result<std::vector<internal::NodeRecord>> MetaReader::nodes() const {
   return scan_records<internal::NodeRecord>(state_, "N", "O", "node");
 }
 
+const char* shard_kind(const internal::ShardRecord& record) {
+  return record.table_ino() != 0 ? "tablet" : "partition";
+}
+
 Result<std::vector<internal::ShardRecord>> MetaReader::shards() const {
   return scan_records<internal::ShardRecord>(state_, "S", "T", "shard");
 }

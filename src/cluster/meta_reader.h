@@ -19,6 +19,10 @@ std::string sha256(std::string_view data);
 // `n` random bytes from the system's CSPRNG, hex-encoded (2n characters).
 std::string random_hex(size_t n);
 
+// What health answers call a shard with a ShardRecord: "tablet" for a
+// tablet shard (table_ino set), "partition" for a stream partition's.
+const char* shard_kind(const internal::ShardRecord& record);
+
 class MetaReader {
  public:
   explicit MetaReader(const storage::StateReader& state) : state_(state) {}
@@ -37,7 +41,7 @@ class MetaReader {
   Result<std::vector<internal::UserRecord>> users() const;
   Result<std::vector<internal::VolumeRecord>> volumes() const;
   Result<std::vector<internal::NodeRecord>> nodes() const;
-  // Shards other than volume name shards (partition shards).
+  // Shards other than volume name shards (partition and tablet shards).
   Result<std::vector<internal::ShardRecord>> shards() const;
   // The next shard id the meta shard will allocate: every id below it was
   // allocated (to a volume or a ShardRecord) once.

@@ -47,7 +47,7 @@ struct NodeView {
 struct ShardView {
   uint64_t shard = 0;
   bool meta = false;          // the meta shard (see the rules above)
-  std::string kind;           // "meta", "volume" or "partition": for health answers
+  std::string kind;           // "meta", "volume", "partition", "tablet": for health answers
   uint32_t replication = 3;   // wanted voters for a volume shard
   uint64_t leader = 0;        // 0: no leader reported
   uint64_t term = 0;

@@ -9,6 +9,8 @@
 //   C ino(8) chunk(8)                   file bytes [chunk*kChunkBytes, +kChunkBytes)
 //   R ino(8) key                        RowValue
 //   T ino(8) topic                      TopicState (partition shard ids, bytes reported)
+//   K ino(8) start_key                  TabletRef: the tablet of table `ino` holding keys
+//                                       [start_key, next start_key) (table_map.h)
 //
 // A partition shard (one partition of one topic; partition_ops.h):
 //   P                                   PartitionInfo
@@ -78,6 +80,15 @@ inline std::string topic_prefix(uint64_t ino) {
 }
 inline std::string topic_key(uint64_t ino, std::string_view topic) {
   return topic_prefix(ino) + std::string(topic);
+}
+
+inline std::string tablet_map_prefix(uint64_t ino) {
+  std::string k = "K";
+  put_be64(k, ino);
+  return k;
+}
+inline std::string tablet_map_key(uint64_t ino, std::string_view start_key) {
+  return tablet_map_prefix(ino) + std::string(start_key);
 }
 
 inline std::string partition_info_key() { return "P"; }

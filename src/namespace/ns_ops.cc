@@ -5,7 +5,7 @@
 #include "namespace/paths.h"
 #include "namespace/permissions.h"
 #include "namespace/stream_ops.h"
-#include "namespace/table_ops.h"
+#include "namespace/table_map.h"
 
 namespace tessera::ns {
 
@@ -32,11 +32,12 @@ void adjust_entries(VolumeTxn& txn, Inode& dir, int64_t delta, int64_t now_ms) {
 }
 
 // Frees an inode's data and the inode itself (its last link is gone). The
-// partition shards of a stream go to *released.
+// partition shards of a stream and the tablet shards of a table go to
+// *released.
 Status destroy(VolumeTxn& txn, const Inode& n, std::vector<uint64_t>* released) {
   switch (n.kind()) {
     case ObjectKind::KIND_FILE: TESSERA_TRY(purge_file(txn, n)); break;
-    case ObjectKind::KIND_TABLE: TESSERA_TRY(purge_table(txn, n)); break;
+    case ObjectKind::KIND_TABLE: TESSERA_TRY(purge_table_data(txn, n, released)); break;
     case ObjectKind::KIND_STREAM: TESSERA_TRY(purge_stream(txn, n, released)); break;
     default: break;
   }
@@ -117,6 +118,12 @@ Status check_create_args(const internal::CreateObjectOp& op) {
   if (op.retention_age_ms() < 0) {
     return Status(Errc::invalid_argument, op.path() + ": negative retention age");
   }
+  if (op.tablet_shard() != 0 && op.kind() != ObjectKind::KIND_TABLE) {
+    return Status(Errc::invalid_argument, op.path() + ": only a table has a tablet shard");
+  }
+  if (op.ino() != 0 && op.tablet_shard() == 0) {
+    return Status(Errc::invalid_argument, op.path() + ": only a table with a tablet takes a reserved inode");
+  }
   return Status::ok();
 }
 
@@ -136,6 +143,7 @@ Result<Inode> create_entry(VolumeTxn& txn, Inode& parent, const std::string& nam
     n.set_retention_bytes(op.retention_bytes());
     n.set_mounted_volume(op.mounted_volume());
     if (kind == ObjectKind::KIND_SYMLINK) n.set_size(op.symlink_target().size());
+    if (op.ino() != 0) n.set_id(op.ino());
   }
   txn.put_inode(n);
   txn.put_dirent(parent.id(), name, n.id());
@@ -198,13 +206,33 @@ Status apply_create(VolumeTxn& txn, const internal::Command& cmd, internal::Comm
     *result.mutable_inode() = existing;
     return Status::ok();
   }
+  if (op.ino() != 0) {
+    TESSERA_ASSIGN_OR_RETURN(auto taken, txn.inode(op.ino()));
+    if (op.ino() >= txn.vol().next_inode() || taken) {
+      return Status(Errc::invalid_argument, op.path() + ": inode " + std::to_string(op.ino()) +
+                                                " was not reserved or is taken");
+    }
+  }
   TESSERA_ASSIGN_OR_RETURN(auto n, create_entry(txn, pr.parent, pr.name, op, op.kind(), cmd, op.path()));
+  if (op.tablet_shard() != 0) put_first_tablet(txn, n.id(), op.tablet_shard());
   *result.mutable_inode() = n;
   return Status::ok();
 }
 
-// result.shards: the partition shards of the streams removed (as in a rename
-// that replaces a stream), for the caller to remove.
+Status apply_reserve_inode(VolumeTxn& txn, const internal::Command& cmd,
+                           internal::CommandResult& result) {
+  if (!cmd.principal().admin()) {
+    return Status(Errc::permission_denied, txn.vol().mount_path() + ": only nodes reserve inode numbers");
+  }
+  auto& vol = txn.vol();
+  result.mutable_inode()->set_id(vol.next_inode());
+  vol.set_next_inode(vol.next_inode() + 1);
+  return Status::ok();
+}
+
+// result.shards: the partition shards of the streams and the tablet shards
+// of the tables removed (as in a rename that replaces one), for the caller
+// to remove.
 Status apply_remove(VolumeTxn& txn, const internal::Command& cmd,
                     internal::CommandResult& result) {
   const auto& req = cmd.remove();
@@ -221,7 +249,7 @@ Status apply_remove(VolumeTxn& txn, const internal::Command& cmd,
   if (n.kind() == ObjectKind::KIND_VOLUME) {
     return Status(Errc::wrong_kind, req.path() + ": is a volume; use `tessera volume rm`");
   }
-  std::vector<uint64_t> released;  // partition shards of removed streams
+  std::vector<uint64_t> released;  // shards of removed streams and tables
   if (n.kind() == ObjectKind::KIND_DIRECTORY) {
     if (n.entries() > 0 && !req.recursive()) return error(Errc::not_empty, req.path());
     size_t budget = kRemoveInodesMax;

@@ -14,7 +14,13 @@ inline constexpr size_t kListLimitMax = 10000;
 
 Status apply_init_volume(storage::StateWriter& state, const internal::Command& cmd,
                          internal::CommandResult& result);
+// A table with CreateObjectOp.ino takes that inode number, which must have
+// been reserved (below next_inode) and be unused.
 Status apply_create(VolumeTxn& txn, const internal::Command& cmd, internal::CommandResult& result);
+// ReserveInodeOp (administrators, i.e. nodes): result.inode.id is a fresh
+// inode number no create will allocate.
+Status apply_reserve_inode(VolumeTxn& txn, const internal::Command& cmd,
+                           internal::CommandResult& result);
 Status apply_remove(VolumeTxn& txn, const internal::Command& cmd, internal::CommandResult& result);
 // Removes a volume mount point entry (administrators only).
 Status apply_unmount(VolumeTxn& txn, const internal::Command& cmd, internal::CommandResult& result);

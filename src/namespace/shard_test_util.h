@@ -4,6 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/coding.h"
 #include "base/ids.h"
 #include "base/status.h"
 #include "shard/state_machine.h"
@@ -12,6 +18,22 @@
 #include "tessera/internal/state.pb.h"
 
 namespace tessera::ns::shard_test {
+
+// A principal of user `uid` in group `gid`.
+inline internal::Principal user(uint32_t uid, uint32_t gid) {
+  internal::Principal p;
+  p.set_uid(uid);
+  p.add_gids(gid);
+  return p;
+}
+
+// A command of `who`, stamped with now_ms.
+inline internal::Command command(const internal::Principal& who, int64_t now_ms) {
+  internal::Command c;
+  *c.mutable_principal() = who;
+  c.set_now_ms(now_ms);
+  return c;
+}
 
 // Runs fn(StateWriter&) → Status on `shard` in a transaction of its own, as
 // the shard host applies a command: its writes are undone when it fails.
@@ -49,6 +71,19 @@ auto read_on(storage::Engine& engine, ShardId shard, Fn fn) {
   auto snap = engine.snapshot();
   storage::SnapshotReader r(*snap, shard);
   return fn(static_cast<const storage::StateReader&>(r));
+}
+
+// The number of keys of `shard` starting with `prefix`.
+inline size_t count_keys(storage::Engine& engine, ShardId shard, const std::string& prefix) {
+  size_t n = 0;
+  Status st = read_on(engine, shard, [&](const storage::StateReader& r) {
+    return r.scan(prefix, prefix_successor(prefix), [&](std::string_view, std::string_view) {
+      ++n;
+      return true;
+    });
+  });
+  EXPECT_TRUE(st.is_ok()) << st.to_string();
+  return n;
 }
 
 }  // namespace tessera::ns::shard_test

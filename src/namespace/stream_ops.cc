@@ -65,35 +65,20 @@ uint32_t murmur2(std::string_view data) {
   return h;
 }
 
-// One partition's reported bytes went from old_bytes to new_bytes.
-void resize_stream(Inode& stream, uint64_t old_bytes, uint64_t new_bytes, int64_t now_ms) {
-  if (new_bytes > old_bytes) {
-    stream.set_size(stream.size() + (new_bytes - old_bytes));
-    stream.set_mtime_ms(now_ms);  // records were added since the last report
-    stream.set_ctime_ms(now_ms);
-  } else {
-    stream.set_size(stream.size() - std::min(stream.size(), old_bytes - new_bytes));
-  }
-  stream.set_version(stream.version() + 1);
-}
-
 // Calls fn(key, topic) for every topic of stream `ino`, in name order.
 Status for_each_topic(const storage::StateReader& state, uint64_t ino,
                       const std::function<void(std::string_view, TopicState&&)>& fn) {
   const std::string prefix = topic_prefix(ino);
-  Status inner;
-  TESSERA_TRY(state.scan(prefix, prefix_successor(prefix), [&](std::string_view k,
-                                                               std::string_view v) {
-    auto topic = parse_record<TopicState>(v, "topic " + std::string(k.substr(prefix.size())) +
-                                                 " of stream inode " + std::to_string(ino));
-    if (!topic.is_ok()) {
-      inner = topic.status();
-      return false;
-    }
-    fn(k, std::move(topic).value());
-    return true;
-  }));
-  return inner;
+  return scan_parsed<TopicState>(
+      state, prefix, prefix_successor(prefix),
+      [&](std::string_view k) {
+        return "topic " + std::string(k.substr(prefix.size())) + " of stream inode " +
+               std::to_string(ino);
+      },
+      [&](std::string_view k, TopicState&& topic) {
+        fn(k, std::move(topic));
+        return true;
+      });
 }
 
 void append_shards(const TopicState& topic, std::vector<uint64_t>& out) {
@@ -229,8 +214,6 @@ Result<NamedPartition> load_partition(VolumeTxn& txn, uint64_t ino, const std::s
   return np;
 }
 
-constexpr uint64_t kGrantSlackMax = 1ull << 20;
-
 }  // namespace
 
 Status apply_stream_usage(VolumeTxn& txn, const Command& cmd, CommandResult& result) {
@@ -249,7 +232,7 @@ Status apply_stream_usage(VolumeTxn& txn, const Command& cmd, CommandResult& res
   }
   if (ps.bytes() != op.bytes()) {
     const int64_t delta = static_cast<int64_t>(op.bytes()) - static_cast<int64_t>(ps.bytes());
-    resize_stream(stream, ps.bytes(), op.bytes(), cmd.now_ms());
+    resize_reported(stream, ps.bytes(), op.bytes(), cmd.now_ms());
     txn.put_inode(stream);
     txn.account(UsageKind::streams, delta);
     ps.set_bytes(op.bytes());
@@ -269,29 +252,20 @@ Status apply_stream_grant(VolumeTxn& txn, const Command& cmd, CommandResult& res
     result.mutable_partition()->set_grant(std::numeric_limits<uint64_t>::max());
     return Status::ok();
   }
-  if (op.want() > std::numeric_limits<uint64_t>::max() - op.held()) {
-    return Status(Errc::invalid_argument, np.subject + ": grant request overflows");
-  }
-  const uint64_t need = op.held() + op.want();
-  if (need <= ps.grant()) {  // another request grew it meanwhile
-    result.mutable_partition()->set_grant(ps.grant());
-    return Status::ok();
-  }
-  // What the quota must hold besides this partition's grant.
-  const uint64_t others = vol.files_bytes() + vol.tables_bytes() +
+  // What the quota must hold besides this partition's grant: tables over
+  // tablets count by their grants, as in quota_used.
+  const uint64_t tables = vol.tables_bytes() - std::min(vol.tables_bytes(), vol.tablets_bytes()) +
+                          std::max(vol.tablets_bytes(), vol.tablets_granted());
+  const uint64_t others = vol.files_bytes() + tables +
                           (vol.streams_granted() - std::min(vol.streams_granted(), ps.grant()));
-  const uint64_t free = vol.quota_bytes() > others ? vol.quota_bytes() - others : 0;
-  if (need > free) {
-    return Status(Errc::quota_exceeded,
-                  np.subject + ": volume quota exceeded (" + vol.mount_path() + " uses " +
-                      std::to_string(others + ps.grant()) + " of " + std::to_string(vol.quota_bytes()) +
-                      " bytes, this needs " + std::to_string(op.want()) + " more)");
-  }
-  const uint64_t grant = need + std::min(kGrantSlackMax, (free - need) / 4);
+  TESSERA_ASSIGN_OR_RETURN(
+      const uint64_t grant,
+      next_volume_grant(vol, others, ps.grant(), op.held(), op.want(), np.subject));
+  result.mutable_partition()->set_grant(grant);
+  if (grant == ps.grant()) return Status::ok();
   vol.set_streams_granted(vol.streams_granted() - std::min(vol.streams_granted(), ps.grant()) + grant);
   ps.set_grant(grant);
   txn.writer().put(np.key, np.topic.SerializeAsString());
-  result.mutable_partition()->set_grant(grant);
   return Status::ok();
 }
 

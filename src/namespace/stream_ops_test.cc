@@ -10,6 +10,7 @@
 #include "namespace/keys.h"
 #include "namespace/ns_ops.h"
 #include "namespace/permissions.h"
+#include "namespace/shard_test_util.h"
 #include "storage/engine.h"
 #include "storage/state_view.h"
 #include "storage/test_engine.h"
@@ -21,6 +22,7 @@ using internal::Command;
 using internal::CommandResult;
 using internal::Inode;
 using internal::Principal;
+using shard_test::user;
 using tessera::v1::ObjectKind;
 using tessera::v1::Record;
 
@@ -29,13 +31,6 @@ constexpr uint64_t kStreamInode = 2;
 constexpr int64_t kNow = 1'700'000'000'000;
 constexpr int kRead = static_cast<int>(Access::read);
 constexpr int kWrite = static_cast<int>(Access::write);
-
-Principal user(uint32_t uid, uint32_t gid) {
-  Principal p;
-  p.set_uid(uid);
-  p.add_gids(gid);
-  return p;
-}
 
 Record keyed(std::string key) {
   Record r;
@@ -119,10 +114,7 @@ class StreamOpsTest : public ::testing::Test {
   }
 
   Command command(const Principal& who, int64_t now_ms = kNow) {
-    Command c;
-    *c.mutable_principal() = who;
-    c.set_now_ms(now_ms);
-    return c;
+    return shard_test::command(who, now_ms);
   }
 
   Status create_topic(const std::string& topic, uint32_t partitions, const Principal& who,
@@ -210,14 +202,7 @@ class StreamOpsTest : public ::testing::Test {
   }
 
   size_t count_keys(const std::string& prefix) {
-    auto snap = engine_->snapshot();
-    storage::SnapshotReader r(*snap, kShard);
-    size_t n = 0;
-    EXPECT_TRUE(r.scan(prefix, prefix_successor(prefix), [&](std::string_view, std::string_view) {
-                   ++n;
-                   return true;
-                 }).is_ok());
-    return n;
+    return shard_test::count_keys(*engine_, kShard, prefix);
   }
 
   storage::TestEngine engine_{"streams"};

@@ -102,7 +102,12 @@ Status apply_tablet_row_batch(storage::StateWriter& state, const Command& cmd,
   const std::string& key = batch.key();
   TESSERA_ASSIGN_OR_RETURN(auto info, tablet_info(state));
   TESSERA_TRY(check_row_key(path, key));
-  TESSERA_TRY(check_tablet_writable(info, key));
+  if (Status st = check_tablet_writable(info, key); !st) {
+    // The router tells this refusal (nothing applied: the key moved, or is
+    // moving) from an outcome-unknown failure by the info.
+    *result.mutable_tablet() = info;
+    return st;
+  }
   TESSERA_ASSIGN_OR_RETURN(auto steps, RowSteps::check(batch));
   const std::string subject = row_subject(path, key);
   const std::string wk = tablet_row_key(key);

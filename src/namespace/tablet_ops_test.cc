@@ -5,10 +5,8 @@
 
 #include <string>
 
-#include "namespace/keys.h"
 #include "namespace/tablet_test_fixture.h"
 #include "namespace/volume_machine.h"
-#include "storage/engine.h"
 
 namespace tessera::ns::tablet_test {
 namespace {
@@ -165,16 +163,7 @@ TEST_F(TabletOpsTest, ScanStaysWithinTheRange) {
   for (const char* k : {"b", "ba", "c", "lz"}) {
     ASSERT_TRUE(write(k, {put_op("{}")}, nullptr, kNewShard).is_ok());
   }
-  {  // rows outside the range, as if left behind: never returned
-    auto txn = engine_->begin();
-    storage::TxnWriter w(*txn, kNewShard);
-    RowValue stray;
-    stray.set_version(1);
-    stray.set_document("{}");
-    w.put(tablet_row_key("a"), stray.SerializeAsString());
-    w.put(tablet_row_key("m"), stray.SerializeAsString());
-    ASSERT_TRUE(engine_->commit(*txn, false).is_ok());
-  }
+  put_stray(kNewShard, {"a", "m"});  // rows outside the range: never returned
   auto keys = [&](const tessera::v1::ScanRequest& req) { return keys_of(*scan(req, kNewShard)); };
   tessera::v1::ScanRequest req;
   EXPECT_EQ(keys(req), (Keys{"b", "ba", "c", "lz"}));

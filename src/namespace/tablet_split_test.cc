@@ -105,10 +105,11 @@ TEST_F(TabletSplitTest, TrimDeletesTheMovedRowsInRounds) {
   auto round = trim("m", 3);
   ASSERT_TRUE(round.is_ok()) << round.status().to_string();
   EXPECT_EQ(round->split_key(), "m");  // more to do: the caller repeats
+  EXPECT_EQ(round->split_shard(), kNewShard.value);
+  EXPECT_EQ(round->end_key(), "m");  // the first trim ends the range at once
   EXPECT_EQ(round->rows(), 8u);
   EXPECT_EQ(round->bytes(), 8u * 3);
-  EXPECT_TRUE(round->end_key().empty());
-  EXPECT_EQ(write("u", {delete_op()}).code(), Errc::unavailable);  // still frozen
+  EXPECT_EQ(write("u", {delete_op()}).code(), Errc::out_of_range);  // no longer held
   EXPECT_EQ(trim("m", 3)->rows(), 5u);
   auto last = trim("m", 3);  // exactly rows_max left: done in this round
   ASSERT_TRUE(last.is_ok());
@@ -125,6 +126,91 @@ TEST_F(TabletSplitTest, TrimDeletesTheMovedRowsInRounds) {
   Status st = write("m", {put_op("{}")});
   EXPECT_EQ(st.code(), Errc::out_of_range);
   EXPECT_EQ(st.message(), "/t tablet ..m: key m is not in this tablet");
+}
+
+TEST_F(TabletSplitTest, FirstTrimStopsReadsAndWritesOfTheMovedKeys) {
+  for (const char* k : {"a", "m", "n", "o"}) put(k);
+  ASSERT_TRUE(split("m").is_ok());
+  EXPECT_TRUE(get("n")->has_value());  // copying: still read here
+  auto first = trim("m", 1);
+  ASSERT_TRUE(first.is_ok()) << first.status().to_string();
+  EXPECT_EQ(first->rows(), 3u);  // "n" and "o" are still stored...
+  Status got = get("n").status();  // ...but no longer read
+  EXPECT_EQ(got.code(), Errc::out_of_range);
+  EXPECT_EQ(got.message(), "/t tablet ..m: key n is not in this tablet");
+  EXPECT_EQ(keys_of(*scan({})), (Keys{"a"}));
+  EXPECT_EQ(write("o", {put_op("{}")}).code(), Errc::out_of_range);
+  EXPECT_TRUE(write("b", {put_op("{}")}).is_ok());  // keys below stay writable
+  EXPECT_TRUE(split("m").is_ok());                  // a retry of the split
+  EXPECT_EQ(split("n").status().code(), Errc::invalid_argument);
+
+  auto rest = trim("m", 5);
+  ASSERT_TRUE(rest.is_ok());
+  EXPECT_TRUE(rest->split_key().empty());
+  EXPECT_EQ(rest->rows(), 2u);
+  EXPECT_EQ(rest->end_key(), "m");
+}
+
+TEST_F(TabletSplitTest, FirstTrimKeepsTheSplitEvenWithNoRowLeft) {
+  for (const char* k : {"a", "m", "n"}) put(k);
+  ASSERT_TRUE(split("m").is_ok());
+  auto first = trim("m");
+  ASSERT_TRUE(first.is_ok());
+  EXPECT_EQ(first->rows(), 1u);
+  EXPECT_EQ(first->split_key(), "m");  // the map does not name the new tablet yet
+  EXPECT_EQ(first->split_shard(), kNewShard.value);
+  auto second = trim("m");  // finds none left
+  ASSERT_TRUE(second.is_ok());
+  EXPECT_TRUE(second->split_key().empty());
+  EXPECT_EQ(second->split_shard(), 0u);
+  EXPECT_EQ(second->end_key(), "m");
+  EXPECT_EQ(second->rows(), 1u);
+  EXPECT_EQ(trim("m")->SerializeAsString(), second->SerializeAsString());
+}
+
+TEST_F(TabletSplitTest, AbortUnfreezesTheKeysOfASplitStillCopying) {
+  for (const char* k : {"a", "m", "q"}) put(k);
+  ASSERT_TRUE(split("m").is_ok());
+  ASSERT_EQ(write("q", {put_op("{}")}).code(), Errc::unavailable);
+  auto other = abort_split("n");
+  EXPECT_EQ(other.status().code(), Errc::invalid_argument);
+  EXPECT_EQ(other.status().message(),
+            "/t tablet ..: abort of a split at n does not match a split at m to shard 6");
+  EXPECT_EQ(abort_split("m", 9).status().code(), Errc::invalid_argument);
+  EXPECT_EQ(info().split_key(), "m");
+
+  auto aborted = abort_split("m");
+  ASSERT_TRUE(aborted.is_ok()) << aborted.status().to_string();
+  EXPECT_TRUE(aborted->split_key().empty());
+  EXPECT_EQ(aborted->split_shard(), 0u);
+  EXPECT_TRUE(aborted->end_key().empty());
+  EXPECT_EQ(info().SerializeAsString(), aborted->SerializeAsString());
+  EXPECT_TRUE(write("q", {put_op(R"({"x":1})")}).is_ok());
+  EXPECT_TRUE(abort_split("m").is_ok());  // a retry
+  const TabletInfo after = info();
+  EXPECT_TRUE(abort_split("m", 0).is_ok());
+  EXPECT_EQ(info().SerializeAsString(), after.SerializeAsString());
+  EXPECT_TRUE(split("n", 7).is_ok());  // a later split starts afresh
+  EXPECT_TRUE(abort_split("n", 0).is_ok());  // any shard when none is named
+  EXPECT_TRUE(info().split_key().empty());
+}
+
+TEST_F(TabletSplitTest, AbortOfASplitThatEndedTheRangeIsRefused) {
+  for (const char* k : {"a", "m", "q"}) put(k);
+  ASSERT_TRUE(split("m").is_ok());
+  ASSERT_TRUE(trim("m").is_ok());  // the range ended: the split must finish
+  auto trimming = abort_split("m");
+  EXPECT_EQ(trimming.status().code(), kFailedPrecondition);
+  EXPECT_EQ(trimming.status().message(),
+            "/t tablet ..m: abort of a split at m: a split at m to shard 6 ended the range "
+            "already and must finish");
+  EXPECT_EQ(info().split_key(), "m");
+  ASSERT_TRUE(trim("m").is_ok());
+  ASSERT_TRUE(info().split_key().empty());
+  auto over = abort_split("m");
+  EXPECT_EQ(over.status().code(), kFailedPrecondition);
+  EXPECT_EQ(over.status().message(), "/t tablet ..m: abort of a split at m: that split is over");
+  EXPECT_EQ(info().end_key(), "m");
 }
 
 TEST_F(TabletSplitTest, TrimMustMatchTheSplit) {
@@ -165,8 +251,10 @@ TEST_F(TabletSplitTest, SplitMovesRowsAndScansPageAcrossTheBoundary) {
   auto trimmed = trim("k");
   ASSERT_TRUE(trimmed.is_ok());
   EXPECT_EQ(trimmed->end_key(), "k");
+  EXPECT_EQ(trimmed->split_key(), "k");  // until a trim finds no row left
   EXPECT_EQ(trimmed->rows(), 10u);
   EXPECT_EQ(trimmed->bytes() + moved.bytes(), bytes);
+  EXPECT_TRUE(trim("k")->split_key().empty());
 
   for (ShardId shard : {kShard, kNewShard}) {  // the server moves on at each tablet's end
     for (int pages = 0; pages < 10; ++pages) {
@@ -180,6 +268,47 @@ TEST_F(TabletSplitTest, SplitMovesRowsAndScansPageAcrossTheBoundary) {
   EXPECT_EQ(seen, all);
   EXPECT_EQ((*get("q", kNewShard))->document(), R"({"n":"q"})");
   EXPECT_EQ(get("q").status().code(), Errc::out_of_range);
+}
+
+TEST_F(TabletSplitTest, SplitKeyIsWhereTheRowsReachHalfTheBytes) {
+  for (const char* k : {"a", "b", "c", "d"}) put(k, R"({"x":1})");  // 8 bytes each
+  EXPECT_EQ(split_key().value(), "b");  // a + b: 16 of 32
+  const std::string heavy = R"({"x":")" + std::string(84, 'y') + "\"}";  // 1 + 92 bytes
+  put("c", heavy);
+  EXPECT_EQ(split_key().value(), "c");  // 16 + 93 reach half of 117
+  put("c", R"({"x":1})");
+  put("e", heavy);
+  EXPECT_EQ(split_key().value(), "e");  // only the last row reaches half
+  put("a", heavy);
+  put("e", R"({"x":1})");
+  EXPECT_EQ(split_key().value(), "b");  // never the first row: both halves hold rows
+}
+
+TEST_F(TabletSplitTest, SplitKeyCountsOnlyTheRangesRows) {
+  ASSERT_TRUE(init(identity("b", "m"), nullptr, kNewShard).is_ok());
+  ASSERT_TRUE(write("b", {put_op(R"({"x":1})")}, nullptr, kNewShard).is_ok());
+  put_stray(kNewShard, {"a", "m", "z"});  // outside [b, m): not counted
+  Status one = split_key(kNewShard).status();
+  EXPECT_EQ(one.code(), kFailedPrecondition);
+  EXPECT_EQ(one.message(), "/t tablet b..m: holds 1 row, a split needs at least 2");
+  ASSERT_TRUE(write("c", {put_op(R"({"x":1})")}, nullptr, kNewShard).is_ok());
+  EXPECT_EQ(split_key(kNewShard).value(), "c");  // counting "a" would make it "b"
+}
+
+TEST_F(TabletSplitTest, SplitKeyNeedsTwoRowsAndNoSplit) {
+  Status empty = split_key().status();
+  EXPECT_EQ(empty.code(), kFailedPrecondition);
+  EXPECT_EQ(empty.message(), "/t tablet ..: holds 0 rows, a split needs at least 2");
+  put("a");
+  EXPECT_EQ(split_key().status().message(), "/t tablet ..: holds 1 row, a split needs at least 2");
+  put("b");
+  EXPECT_EQ(split_key().value(), "b");
+  ASSERT_TRUE(split("b").is_ok());
+  Status busy = split_key().status();
+  EXPECT_EQ(busy.code(), kFailedPrecondition);
+  EXPECT_EQ(busy.message(), "/t tablet ..: a split at b to shard 6 is in progress");
+  ASSERT_TRUE(trim("b").is_ok());
+  EXPECT_EQ(split_key().status().code(), kFailedPrecondition);  // trimming
 }
 
 TEST_F(TabletSplitTest, RowsFromHonoursMaxBytesButReturnsAtLeastOne) {

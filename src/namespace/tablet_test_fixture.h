@@ -9,10 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "namespace/keys.h"
 #include "namespace/row_ops.h"
 #include "namespace/row_ops_test_util.h"
 #include "namespace/shard_test_util.h"
 #include "namespace/tablet_ops.h"
+#include "namespace/volume_store.h"
+#include "storage/engine.h"
 #include "storage/test_engine.h"
 
 namespace tessera::ns::tablet_test {
@@ -108,11 +111,16 @@ class TabletOpsTest : public ::testing::Test {
     c.mutable_tablet_grant()->set_shrink(shrink);
     return apply_info(apply_tablet_grant, c);
   }
-  Result<TabletInfo> split(const std::string& key, uint64_t shard = kNewShard.value) {
+  Result<TabletInfo> split(const std::string& key, uint64_t shard = kNewShard.value,
+                           bool abort = false) {
     Command c = command();
     c.mutable_tablet_split()->set_split_key(key);
     c.mutable_tablet_split()->set_split_shard(shard);
+    c.mutable_tablet_split()->set_abort(abort);
     return apply_info(apply_tablet_split, c);
+  }
+  Result<TabletInfo> abort_split(const std::string& key, uint64_t shard = kNewShard.value) {
+    return split(key, shard, true);
   }
   Result<TabletInfo> ingest(const std::vector<TabletRow>& rows, ShardId shard = kNewShard) {
     Command c = command();
@@ -144,8 +152,23 @@ class TabletOpsTest : public ::testing::Test {
                                          ShardId shard = kShard) {
     return read([&](const storage::StateReader& r) { return tablet_scan(r, req); }, shard);
   }
+  Result<std::string> split_key(ShardId shard = kShard) {
+    return read([](const storage::StateReader& r) { return tablet_split_key(r); }, shard);
+  }
   Result<std::vector<TabletRow>> rows_from(const std::string& key, size_t max_bytes) {
     return read([&](const storage::StateReader& r) { return tablet_rows_from(r, key, max_bytes); });
+  }
+
+  // Stores rows {} at `keys` of `shard` directly, as if left behind
+  // outside its range: no command, no count.
+  void put_stray(ShardId shard, const Keys& keys) {
+    auto txn = engine_->begin();
+    storage::TxnWriter w(*txn, shard);
+    RowValue stray;
+    stray.set_version(1);
+    stray.set_document("{}");
+    for (const auto& k : keys) w.put(tablet_row_key(k), stray.SerializeAsString());
+    ASSERT_TRUE(engine_->commit(*txn, false).is_ok());
   }
 
   // Copies the rows of the split in progress to kNewShard as the copier

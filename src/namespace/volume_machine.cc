@@ -7,6 +7,7 @@
 #include "namespace/ns_ops.h"
 #include "namespace/partition_ops.h"
 #include "namespace/stream_ops.h"
+#include "namespace/table_map.h"
 #include "namespace/table_ops.h"
 #include "namespace/tablet_ops.h"
 #include "tessera/internal/state.pb.h"
@@ -25,6 +26,7 @@ Status dispatch(VolumeTxn& txn, const internal::Command& cmd, internal::CommandR
   using C = internal::Command;
   switch (cmd.op_case()) {
     case C::kCreate: return apply_create(txn, cmd, result);
+    case C::kReserveInode: return apply_reserve_inode(txn, cmd, result);
     case C::kRemove: return apply_remove(txn, cmd, result);
     case C::kUnmount: return apply_unmount(txn, cmd, result);
     case C::kRename: return apply_rename(txn, cmd, result);
@@ -35,6 +37,9 @@ Status dispatch(VolumeTxn& txn, const internal::Command& cmd, internal::CommandR
     case C::kCreateTopic: return apply_create_topic(txn, cmd, result);
     case C::kStreamUsage: return apply_stream_usage(txn, cmd, result);
     case C::kStreamGrant: return apply_stream_grant(txn, cmd, result);
+    case C::kTabletMap: return apply_tablet_map(txn, cmd, result);
+    case C::kTableUsage: return apply_table_usage(txn, cmd, result);
+    case C::kTableGrant: return apply_table_grant(txn, cmd, result);
     default:
       return Status(Errc::invalid_argument,
                     "command " + std::to_string(cmd.op_case()) + " is not a volume command");

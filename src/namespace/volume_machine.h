@@ -1,9 +1,11 @@
 #pragma once
 // VolumeMachine: the state machine of the shards of a volume. It serves
 //  - the volume (name) shard: the namespace (inodes, directory entries,
-//    permissions), file chunks, table rows, and per stream its topics with
-//    the partition shard of each partition (stream_ops.h); every handler
-//    runs the one permission check (namespace/permissions.h);
+//    permissions), file chunks, the rows of tables made before tablets, per
+//    stream its topics with the partition shard of each partition
+//    (stream_ops.h), and per table its tablet map (table_map.h); every
+//    handler of a user's command runs the one permission check
+//    (namespace/permissions.h);
 //  - partition shards: one partition of one topic each, its records and
 //    consumer offsets (partition_ops.h);
 //  - tablet shards: one key range of one table each, its rows

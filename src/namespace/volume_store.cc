@@ -1,6 +1,7 @@
 #include "namespace/volume_store.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "namespace/keys.h"
 #include "namespace/paths.h"
@@ -135,18 +136,52 @@ Result<std::vector<std::pair<std::string, Inode>>> VolumeView::list(uint64_t dir
   return out;
 }
 
+uint64_t quota_used(const internal::VolumeState& vol) {
+  const uint64_t granted_kinds = vol.streams_bytes() + vol.tablets_bytes();
+  return vol.used_bytes() - std::min(vol.used_bytes(), granted_kinds) +
+         std::max(vol.streams_bytes(), vol.streams_granted()) +
+         std::max(vol.tablets_bytes(), vol.tablets_granted());
+}
+
 Status check_quota(const internal::VolumeState& vol, uint64_t bytes, std::string_view subject) {
-  // Streams count by what their partitions were granted (at least what
-  // they hold): partition shards may fill their grants without asking.
-  const uint64_t used = vol.used_bytes() - std::min(vol.used_bytes(), vol.streams_bytes()) +
-                        std::max(vol.streams_bytes(), vol.streams_granted());
+  const uint64_t used = quota_used(vol);
   if (bytes == 0 || vol.quota_bytes() == 0 || used + bytes <= vol.quota_bytes()) {
     return Status::ok();
   }
+  return quota_refusal(vol, used, bytes, subject);
+}
+
+Status quota_refusal(const internal::VolumeState& vol, uint64_t used, uint64_t bytes,
+                     std::string_view subject) {
   return Status(Errc::quota_exceeded,
                 std::string(subject) + ": volume quota exceeded (" + vol.mount_path() + " uses " +
                     std::to_string(used) + " of " + std::to_string(vol.quota_bytes()) +
                     " bytes, this needs " + std::to_string(bytes) + " more)");
+}
+
+Result<uint64_t> next_volume_grant(const internal::VolumeState& vol, uint64_t others,
+                                   uint64_t grant, uint64_t held, uint64_t want,
+                                   std::string_view subject) {
+  TESSERA_ASSERT(vol.quota_bytes() != 0);
+  if (want > std::numeric_limits<uint64_t>::max() - held) {
+    return Status(Errc::invalid_argument, std::string(subject) + ": grant request overflows");
+  }
+  const uint64_t need = held + want;
+  if (need <= grant) return grant;  // another request grew it meanwhile
+  const uint64_t free = vol.quota_bytes() > others ? vol.quota_bytes() - others : 0;
+  if (need > free) return quota_refusal(vol, others + grant, want, subject);
+  return need + std::min(kGrantSlackMax, (free - need) / 4);
+}
+
+void resize_reported(Inode& node, uint64_t old_bytes, uint64_t new_bytes, int64_t now_ms) {
+  if (new_bytes > old_bytes) {
+    node.set_size(node.size() + (new_bytes - old_bytes));
+    node.set_mtime_ms(now_ms);
+    node.set_ctime_ms(now_ms);
+  } else {
+    node.set_size(node.size() - std::min(node.size(), old_bytes - new_bytes));
+  }
+  node.set_version(node.version() + 1);
 }
 
 // ------------------------------------------------------------------ txn

@@ -23,6 +23,11 @@ namespace tessera::ns {
 
 enum class UsageKind { files, tables, streams };
 
+// The refusal the contracts of table_map.h and tablet_ops.h call
+// failed_precondition: the command's precondition does not hold (yet, or
+// any more), nothing changed.
+inline constexpr Errc kFailedPrecondition = Errc::failed_precondition;
+
 struct Resolved {
   internal::Inode inode;
   uint64_t parent = 0;  // 0 for the volume root
@@ -102,18 +107,65 @@ class VolumeTxn : public VolumeView {
   internal::VolumeState vol_;
 };
 
+// The bytes of the quota in use: every byte stored, with streams and tables
+// over tablets counted by their grants where those are larger (their shards
+// may fill their grants without asking).
+uint64_t quota_used(const internal::VolumeState& vol);
 // The refusal VolumeTxn::charge gives when `bytes` more would exceed the
 // volume's quota (quota_exceeded naming `subject`); ok otherwise.
 Status check_quota(const internal::VolumeState& vol, uint64_t bytes, std::string_view subject);
+// quota_exceeded naming `subject`: `used` bytes of the quota are taken and
+// `bytes` more were asked for.
+Status quota_refusal(const internal::VolumeState& vol, uint64_t used, uint64_t bytes,
+                     std::string_view subject);
+
+// The most slack a grant gets beyond what was asked for.
+inline constexpr uint64_t kGrantSlackMax = 1ull << 20;
+// The name shard's answer to a data shard (a stream partition, a tablet)
+// granted `grant` bytes, holding `held` and needing `want` more, while
+// `others` bytes of the quota are counted for everything else: `grant` when
+// it covers held + want already; else held + want plus a quarter of what
+// stays free, at most kGrantSlackMax, so small writes do not each ask;
+// quota_exceeded naming `subject` when the quota cannot hold held + want;
+// invalid_argument when held + want overflows. The volume has a quota.
+Result<uint64_t> next_volume_grant(const internal::VolumeState& vol, uint64_t others,
+                                   uint64_t grant, uint64_t held, uint64_t want,
+                                   std::string_view subject);
+// A data shard reported `new_bytes` where it last reported `old_bytes`:
+// `node`'s size moves by the change and its version on; more bytes are a
+// modification (mtime and ctime become now_ms).
+void resize_reported(internal::Inode& node, uint64_t old_bytes, uint64_t new_bytes,
+                     int64_t now_ms);
+
+// The corruption of a stored record `what` that does not parse.
+inline Status unparsable(std::string_view what) {
+  return Status(Errc::corruption, std::string(what) + ": unparsable stored record");
+}
 
 // Parses a stored protobuf payload; corruption if it does not parse.
 template <typename Msg>
 Result<Msg> parse_record(std::string_view payload, std::string_view what) {
   Msg m;
-  if (!m.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-    return Status(Errc::corruption, std::string(what) + ": unparsable stored record");
-  }
+  if (!m.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) return unparsable(what);
   return m;
+}
+
+// Calls fn(key, Msg&&) for the records stored at keys in [start, end), in
+// key order, while it returns true; corruption naming what(key) for one
+// that does not parse (what is only called then).
+template <typename Msg, typename What, typename Fn>
+Status scan_parsed(const storage::StateReader& state, std::string_view start, std::string_view end,
+                   const What& what, const Fn& fn) {
+  Status inner;
+  TESSERA_TRY(state.scan(start, end, [&](std::string_view k, std::string_view v) {
+    Msg m;
+    if (!m.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+      inner = unparsable(what(k));
+      return false;
+    }
+    return fn(k, std::move(m));
+  }));
+  return inner;
 }
 
 // The record stored at `key`, parsed; nullopt when there is none.

@@ -10,6 +10,7 @@
 #include "cluster/meta_reader.h"
 #include "node/shard_locations.h"
 #include "server/stream_router.h"
+#include "server/table_router.h"
 #include "shard/shard_host.h"
 #include "transport/peer_transport.h"
 
@@ -115,6 +116,11 @@ void ClusterAgent::register_methods() {
   transport_.register_method("partition_read", [this](raft::NodeId, const std::string& req) -> Result<std::string> {
     TESSERA_ASSIGN_OR_RETURN(auto r, parse<internal::PartitionRead>(req, "partition_read"));
     TESSERA_ASSIGN_OR_RETURN(auto reply, backend_.streams().read_local(r));
+    return reply.SerializeAsString();
+  });
+  transport_.register_method("tablet_read", [this](raft::NodeId, const std::string& req) -> Result<std::string> {
+    TESSERA_ASSIGN_OR_RETURN(auto r, parse<internal::TabletRead>(req, "tablet_read"));
+    TESSERA_ASSIGN_OR_RETURN(auto reply, backend_.tables().read_local(r));
     return reply.SerializeAsString();
   });
   transport_.register_method("change_replicas", [this](raft::NodeId, const std::string& req) -> Result<std::string> {
@@ -276,6 +282,15 @@ Result<internal::PartitionReadReply> ClusterAgent::partition_read(raft::NodeId n
                                                        kCallTimeoutMs + req.max_wait_ms()));
   internal::PartitionReadReply reply;
   if (!reply.ParseFromString(bytes)) return Status(Errc::corruption, "partition_read: malformed reply");
+  return reply;
+}
+
+Result<internal::TabletReadReply> ClusterAgent::tablet_read(raft::NodeId node, const internal::TabletRead& req) {
+  std::string addr = address_of(node);
+  if (addr.empty()) return Status(Errc::not_leader, "node " + std::to_string(node.value) + " has no known address");
+  TESSERA_ASSIGN_OR_RETURN(auto bytes, transport_.call(addr, "tablet_read", req.SerializeAsString(), kCallTimeoutMs));
+  internal::TabletReadReply reply;
+  if (!reply.ParseFromString(bytes)) return Status(Errc::corruption, "tablet_read: malformed reply");
   return reply;
 }
 
@@ -463,7 +478,7 @@ cluster::ClusterView ClusterAgent::build_view() {
   };
   shard_view(cluster::kMetaShard, "meta", 0);
   for (const auto& vol : *volumes) shard_view(vol.shard(), "volume", vol.replication());
-  for (const auto& rec : *shards) shard_view(rec.id(), "partition", rec.replication());
+  for (const auto& rec : *shards) shard_view(rec.id(), cluster::shard_kind(rec), rec.replication());
   return view;
 }
 

@@ -36,6 +36,10 @@ int main(int argc, char** argv) {
                  "MiB/s this node's snapshot streams (re-replication, new replicas) may use "
                  "together, leaving the rest of the disk to foreground writes; 0 = unlimited")
       ->capture_default_str();
+  app.add_option("--tablet-split-mib", opts.tablet_split_mib,
+                 "A table's tablet (one key range, one raft shard) splits in two past this size")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20))
+      ->capture_default_str();
   bool no_sync = false;
   app.add_flag("--unsafe-no-fsync", no_sync,
                "Acknowledge writes before they are fsync'd (benchmarks only: loses data on crash)");

@@ -28,6 +28,7 @@
 #include "gateway/http/server.h"
 #include "server/backend.h"
 #include "server/stream_router.h"
+#include "server/table_router.h"
 #include "server/node_info.h"
 #include "server/services.h"
 #include "shard/shard_host.h"
@@ -140,8 +141,9 @@ struct Node::Impl {
   bool stopping = false;
   bool stopped = false;
 
-  // Partition shards report their usage every second (volume usage and
-  // the streams' sizes lag by about that); retention runs less often.
+  // Partition and tablet shards report their usage every second (volume
+  // usage and the streams' and tables' sizes lag by about that) and tablets
+  // past the split size are queued for splitting; retention runs less often.
   void run_housekeeping() {
     constexpr int64_t kUsageReportMs = 1000;
     const int64_t tick = std::min(kUsageReportMs, opts.retention_interval_ms);
@@ -154,6 +156,7 @@ struct Node::Impl {
       bool retention = std::chrono::steady_clock::now() >= next_retention;
       if (retention) next_retention += std::chrono::milliseconds(opts.retention_interval_ms);
       backend->streams().run_periodic(retention);
+      backend->tables().run_periodic();
       lk.lock();
     }
   }
@@ -301,6 +304,7 @@ Result<std::unique_ptr<Node>> Node::start(const NodeOptions& opts) {
   impl->agent = std::make_unique<ClusterAgent>(self, address, *impl->host, *impl->backend,
                                                *impl->transport, ao);
   impl->backend->set_forwarder(impl->agent.get());
+  impl->backend->tables().set_split_bytes(opts.tablet_split_mib << 20);
   impl->agent->register_methods();
   ClusterAgent* agent = impl->agent.get();
   impl->info.cluster_health_json = [agent] { return agent->health_json(); };
@@ -384,6 +388,7 @@ void Node::stop() {
   }
   impl_->cv.notify_all();
   if (impl_->housekeeping.joinable()) impl_->housekeeping.join();
+  if (impl_->backend) impl_->backend->tables().stop();
   if (impl_->agent) impl_->agent->stop();
   if (impl_->transport) impl_->transport->stop();
   if (impl_->grpc) impl_->grpc->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));

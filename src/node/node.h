@@ -35,6 +35,8 @@ struct NodeOptions {
   // replication, new replicas), so recovery leaves room for foreground
   // writes; 0 = unlimited.
   uint64_t recovery_rate_mib = 0;
+  // A table's tablet splits in two once it holds more than this.
+  uint64_t tablet_split_mib = 128;
   int64_t raft_tick_ms = 50;
 };
 

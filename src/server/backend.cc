@@ -14,6 +14,7 @@
 #include "namespace/volume_store.h"
 #include "server/redirect.h"
 #include "server/stream_router.h"
+#include "server/table_router.h"
 
 namespace tessera::server {
 
@@ -49,7 +50,8 @@ Backend::Backend(storage::Engine& engine, shard::ShardHost& host, Metrics& metri
       host_(host),
       metrics_(metrics),
       requests_(metrics),
-      streams_(std::make_unique<StreamRouter>(*this)) {}
+      streams_(std::make_unique<StreamRouter>(*this)),
+      tables_(std::make_unique<TableRouter>(*this)) {}
 
 Backend::~Backend() = default;
 

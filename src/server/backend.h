@@ -35,6 +35,7 @@ class MetaReader;
 namespace tessera::server {
 
 class StreamRouter;
+class TableRouter;
 
 struct Route {
   internal::VolumeRecord volume;
@@ -67,6 +68,9 @@ class Forwarder {
   // A read of a partition shard on `node`, which holds a replica of it.
   virtual Result<internal::PartitionReadReply> partition_read(raft::NodeId node,
                                                               const internal::PartitionRead& req) = 0;
+  // A read of a tablet shard on `node`, which holds a replica of it.
+  virtual Result<internal::TabletReadReply> tablet_read(raft::NodeId node,
+                                                        const internal::TabletRead& req) = 0;
 };
 
 struct AdminCredentials {
@@ -83,6 +87,8 @@ class Backend {
   Forwarder* forwarder() const { return forwarder_; }
   // Streams over partition shards (server/stream_router.h).
   StreamRouter& streams() { return *streams_; }
+  // Tables over tablet shards (server/table_router.h).
+  TableRouter& tables() { return *tables_; }
 
   // Brings up a new cluster on this node: the meta shard, the root volume,
   // the admin user and this node's record. Returns fresh admin credentials.
@@ -189,6 +195,7 @@ class Backend {
   std::atomic<bool> ready_{false};
   std::mutex volume_ops_mu_;  // serialises volume create/remove
   std::unique_ptr<StreamRouter> streams_;
+  std::unique_ptr<TableRouter> tables_;
 };
 
 int64_t now_ms();

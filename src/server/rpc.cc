@@ -19,7 +19,8 @@ grpc::StatusCode grpc_code(Errc code) {
     case Errc::not_empty:
     case Errc::wrong_kind:
     case Errc::cross_volume:
-    case Errc::version_mismatch: return grpc::StatusCode::FAILED_PRECONDITION;
+    case Errc::version_mismatch:
+    case Errc::failed_precondition: return grpc::StatusCode::FAILED_PRECONDITION;
     case Errc::quota_exceeded:
     case Errc::resource_exhausted: return grpc::StatusCode::RESOURCE_EXHAUSTED;
     case Errc::out_of_range: return grpc::StatusCode::OUT_OF_RANGE;

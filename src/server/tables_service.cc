@@ -1,17 +1,16 @@
-// tessera.v1.Tables: each write is one RowBatchOp on one row (atomic);
-// reads come from a snapshot of the volume shard.
+// tessera.v1.Tables: each write is one RowBatchOp on one row (atomic), sent
+// to the tablet holding the key; reads go to the tablets too
+// (server/table_router.h).
 
-#include "namespace/table_ops.h"
-#include "server/read_view.h"
 #include "server/rpc.h"
 #include "server/services.h"
+#include "server/table_router.h"
 #include "tessera/v1/tessera.grpc.pb.h"
 
 namespace tessera::server {
 namespace {
 
 namespace v1 = tessera::v1;
-using tessera::v1::ObjectKind;
 
 class TablesService final : public v1::Tables::Service {
  public:
@@ -20,8 +19,8 @@ class TablesService final : public v1::Tables::Service {
   grpc::Status Create(grpc::ServerContext* ctx, const v1::CreateTableRequest* req,
                       v1::CreateTableResponse* resp) override {
     return serve(b_, ctx, "tables.create", [&](const internal::Principal& who) -> Status {
-      TESSERA_ASSIGN_OR_RETURN(*resp->mutable_stat(),
-                               b_.create_object(who, req->path(), ObjectKind::KIND_TABLE, req->mode()));
+      TESSERA_ASSIGN_OR_RETURN(auto path, Backend::normalise(req->path()));
+      TESSERA_ASSIGN_OR_RETURN(*resp->mutable_stat(), b_.tables().create_table(who, path, req->mode()));
       return Status::ok();
     });
   }
@@ -71,9 +70,7 @@ class TablesService final : public v1::Tables::Service {
       TESSERA_ASSIGN_OR_RETURN(auto path, Backend::normalise(req->path()));
       v1::GetRowRequest r = *req;
       r.set_path(path);
-      ReadView rv(b_, path);
-      TESSERA_TRY(rv.ready());
-      TESSERA_ASSIGN_OR_RETURN(*resp, ns::get_row(rv.view(), who, r));
+      TESSERA_ASSIGN_OR_RETURN(*resp, b_.tables().get(who, r));
       return Status::ok();
     });
   }
@@ -83,9 +80,7 @@ class TablesService final : public v1::Tables::Service {
       TESSERA_ASSIGN_OR_RETURN(auto path, Backend::normalise(req->path()));
       v1::ScanRequest r = *req;
       r.set_path(path);
-      ReadView rv(b_, path);
-      TESSERA_TRY(rv.ready());
-      TESSERA_ASSIGN_OR_RETURN(*resp, ns::scan_rows(rv.view(), who, r));
+      TESSERA_ASSIGN_OR_RETURN(*resp, b_.tables().scan(who, r));
       return Status::ok();
     });
   }
@@ -94,12 +89,7 @@ class TablesService final : public v1::Tables::Service {
   Result<internal::CommandResult> batch(const internal::Principal& who, const std::string& raw_path,
                                         const std::string& key, const std::vector<v1::RowOp>& ops) {
     TESSERA_ASSIGN_OR_RETURN(auto path, Backend::normalise(raw_path));
-    internal::Command cmd;
-    auto* b = cmd.mutable_row_batch();
-    b->set_path(path);
-    b->set_key(key);
-    for (const auto& op : ops) *b->add_ops() = op;
-    return b_.propose_ok(b_.route(path).shard, cmd, who);
+    return b_.tables().write(who, path, key, ops);
   }
 
   Backend& b_;

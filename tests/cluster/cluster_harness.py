@@ -376,13 +376,15 @@ class Node:
 class Cluster:
     """N tesserad processes forming one cluster on loopback."""
 
-    def __init__(self, heartbeat_ms=HEARTBEAT_MS, dead_after_ms=60000, name="cluster"):
+    def __init__(self, heartbeat_ms=HEARTBEAT_MS, dead_after_ms=60000, name="cluster",
+                 node_args=()):
         if not e2e.TESSERAD or not e2e.TESSERA_CLI:
             pytest.fail("tesserad/tessera binaries not found: set TESSERAD and TESSERA_CLI",
                         pytrace=False)
         self.root = tempfile.mkdtemp(prefix=f"tessera-{name}-", dir="/tmp")
         self.heartbeat_ms = heartbeat_ms
         self.dead_after_ms = dead_after_ms
+        self.node_args = list(node_args)  # extra tesserad flags for every node
         self.nodes = []
         self.creds = None
         self.creds_path = None
@@ -396,7 +398,7 @@ class Cluster:
         starts it: the first bootstraps, later ones join a running member."""
         gp, hp = _pick_ports(self._ports, 2)
         self._ports |= {gp, hp}
-        n = Node(self, len(self.nodes) + 1, gp, hp, labels, extra_args)
+        n = Node(self, len(self.nodes) + 1, gp, hp, labels, self.node_args + list(extra_args))
         self.nodes.append(n)
         if start:
             self.start_new(n)
@@ -545,12 +547,17 @@ class Cluster:
         return None
 
     def volume_shards(self, doc=None):
-        doc = doc or self.health()
-        return sorted(s["shard"] for s in doc["shards"] if s.get("kind") == "volume")
+        return self.shards_of_kind("volume", doc)
 
     def partition_shards(self, doc=None):
+        return self.shards_of_kind("partition", doc)
+
+    def tablet_shards(self, doc=None):
+        return self.shards_of_kind("tablet", doc)
+
+    def shards_of_kind(self, kind, doc=None):
         doc = doc or self.health()
-        return sorted(s["shard"] for s in doc["shards"] if s.get("kind") == "partition")
+        return sorted(s["shard"] for s in doc["shards"] if s.get("kind") == kind)
 
     # ------------------------------------------------------------------ CLI --
 

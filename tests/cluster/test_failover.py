@@ -24,15 +24,19 @@ def test_kill_leaders_during_writes(make_cluster, size):
     load = Workload(c, seed=r.randrange(1 << 30))
     setup = c.nodes[0].client()
     load.setup(setup)
-    partitions = c.partition_shards(c.wait_healthy(size))
-    assert len(partitions) == load.partitions, c.health()
+    doc = c.wait_healthy(size)
+    partitions = c.partition_shards(doc)
+    assert len(partitions) == load.partitions, doc
+    tablets = c.tablet_shards(doc)
+    assert len(tablets) == 1, doc  # the workload's table, not split
     load.start()
     rounds = []
     try:
         for i in range(ROUNDS):
             time.sleep(WRITE_BEFORE_KILL_S)
-            # The meta shard, the root volume's shard, one partition's shard.
-            shard = (META_SHARD, volume, partitions[i % len(partitions)])[i % 3]
+            # The meta shard, the root volume's shard, one partition's shard,
+            # the table's tablet shard.
+            shard = (META_SHARD, volume, partitions[i % len(partitions)], tablets[0])[i % 4]
             leader = c.leader_of(shard)
             assert leader, f"round {i}: shard {shard} has no leader: {c.health()}"
             victim = c.node(leader)

@@ -5,7 +5,7 @@ import posixpath
 
 import pytest
 
-from harness import expect_errc, pb
+from harness import expect_errc, pb, wait_until
 
 
 def names(entries):
@@ -111,7 +111,8 @@ def test_stat_reports_kind_size_owner_and_version(tessera):
     assert tb.kind == pb.KIND_TABLE and tb.mode & 0o7777 == 0o644
     t.admin.put_row(f"{d}/tb", "k1", {"a": 1})
     t.admin.put_row(f"{d}/tb", "k2", {"a": 2})
-    assert t.admin.stat(f"{d}/tb").rows == 2
+    # Tablets report their rows to the table about once a second.
+    wait_until(lambda: t.admin.stat(f"{d}/tb").rows == 2, 10, what="2 rows reported")
     s = t.admin.create_stream(f"{d}/s", topic="t1", retention_age_ms=3600_000,
                               retention_bytes=1 << 20)
     assert s.mode & 0o7777 == 0o644

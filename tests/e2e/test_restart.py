@@ -4,7 +4,7 @@ every kind, metadata, ACLs, volumes, users and keys."""
 import json
 import os
 
-from harness import acl, pb, sha256
+from harness import acl, pb, sha256, wait_until
 
 
 def test_data_survives_restart(tessera):
@@ -26,6 +26,9 @@ def test_data_survives_restart(tessera):
     t.streams.CommitOffset(pb.CommitOffsetRequest(stream=f"{d}/s", topic="t", group="g",
                                                   partition=1, offset=4))
     t.ns.Symlink(pb.SymlinkRequest(path=f"{d}/link", target=f"{d}/blob"))
+    # Tablets and partitions report their bytes about once a second.
+    wait_until(lambda: t.admin.stat(f"{d}/tb").rows == 20 and t.admin.stat(f"{d}/s").size == 14,
+               10, what="rows and records reported")
     used = {x.path: x.used_bytes for x in t.adm.ListVolumes(pb.ListVolumesRequest()).volumes}[d]
 
     rc = t.restart()

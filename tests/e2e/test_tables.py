@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from harness import errc, expect_errc, pb
+from harness import errc, expect_errc, pb, wait_until
 
 
 def doc(row):
@@ -208,7 +208,7 @@ def test_oversized_document_is_refused(tessera, table):
     expect_errc(("too_large", "invalid_argument"), c.put_row, table, "k" * 100_000, {"a": 1})
     expect_errc("not_found", c.get_row, table, "big")
     assert keys(c.scan_all(table)) == ["small"]
-    assert tessera.admin.stat(table).rows == 1
+    wait_until(lambda: tessera.admin.stat(table).rows == 1, 10, what="1 row reported")
 
 
 def test_table_ops_on_missing_table(tessera):

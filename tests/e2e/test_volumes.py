@@ -7,7 +7,7 @@ import time
 
 import grpc
 
-from harness import expect_errc, parse_json_output, pb
+from harness import expect_errc, parse_json_output, pb, wait_until
 
 KiB = 1024
 
@@ -88,11 +88,12 @@ def test_used_bytes_count_files_rows_and_records(tessera):
     for i in range(5):
         t.admin.put_row(f"{p}/tb", f"row{i}", doc)
     rows_bytes = 5 * (len("row0") + len(doc))
-    used = volumes(t)[p].used_bytes
-    assert 10000 + rows_bytes <= used < 10000 + rows_bytes + 5 * 256, used
+    # Tablet and partition shards report their bytes to the volume about
+    # once a second.
+    used = wait_used(t, p, lambda u: u >= 10000 + rows_bytes, f"{10000 + rows_bytes} bytes")
+    assert used < 10000 + rows_bytes + 5 * 256, used
     t.admin.create_stream(f"{p}/s", topic="t", partitions=1)
     t.admin.produce(f"{p}/s", "t", [b"c" * 2000] * 3, 0)
-    # Partition shards report their bytes to the volume about once a second.
     used2 = wait_used(t, p, lambda u: u >= used + 6000, f"more than {used + 6000} bytes")
     # Removing data gives the bytes back.
     t.ns.Remove(pb.RemoveRequest(path=f"{p}/f"))
@@ -152,7 +153,7 @@ def test_quota_exceeded_on_table_put(tessera):
                 pb.UpdateRowRequest(path=tb, key=b"r1", set=big))
     assert json.loads(t.admin.get_row(tb, "r1").document) == json.loads(doc)
     assert len(t.admin.scan_all(tb)) == 10
-    assert t.admin.stat(tb).rows == 10
+    wait_until(lambda: t.admin.stat(tb).rows == 10, 10, what="10 rows reported")
 
 
 def wait_used(t, path, pred, what, timeout_s=10):
