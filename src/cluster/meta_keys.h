@@ -23,6 +23,8 @@ inline constexpr uint32_t kAdminUid = 0;
 inline constexpr uint32_t kAdminGid = 0;
 inline constexpr uint32_t kFirstUid = 1000;
 inline constexpr uint32_t kDefaultReplication = 3;
+// File data shards a volume may have (CreateVolumeOp.data_shards).
+inline constexpr uint32_t kDataShardsMax = 64;
 
 inline std::string counters_key() { return "C"; }
 inline std::string user_key(std::string_view name) { return "U" + std::string(name); }

@@ -48,6 +48,24 @@ Result<uint32_t> ensure_group(storage::StateWriter& state, internal::MetaCounter
   return g.gid();
 }
 
+// Allocates `count` file data shards of volume `v` (their ShardRecords,
+// not ready until the volume is) and records them in v.data_shards.
+void allocate_data_shards(storage::StateWriter& state, internal::MetaCounters& c,
+                          internal::VolumeRecord& v, uint32_t count, int64_t now_ms) {
+  for (uint32_t i = 0; i < count; ++i) {
+    internal::ShardRecord s;
+    s.set_id(c.next_shard());
+    s.set_volume_id(v.id());
+    s.set_replication(v.replication());
+    s.set_created_ms(now_ms);
+    s.set_initial_node(v.initial_node());
+    s.set_file_data(true);
+    c.set_next_shard(c.next_shard() + 1);
+    state.put(shard_key(s.id()), s.SerializeAsString());
+    v.add_data_shards(s.id());
+  }
+}
+
 void put_user(storage::StateWriter& state, const internal::UserRecord& u) {
   state.put(user_key(u.name()), u.SerializeAsString());
   state.put(uid_key(u.uid()), u.name());
@@ -81,6 +99,8 @@ Status init_cluster(storage::StateWriter& state, const internal::Command& cmd) {
   root.set_replication(kDefaultReplication);
   root.set_created_ms(cmd.now_ms());
   root.set_initial_node(cmd.init_cluster().first_node());
+  allocate_data_shards(state, c, root, std::min(cmd.init_cluster().data_shards(), kDataShardsMax),
+                       cmd.now_ms());
   state.put(mount_key("/"), root.SerializeAsString());
   state.put(counters_key(), c.SerializeAsString());
   return Status::ok();
@@ -151,6 +171,9 @@ Status create_volume(storage::StateWriter& state, const internal::Command& cmd,
   if (op.replication() > 7) {
     return Status(Errc::invalid_argument, path + ": replication must be 1..7");
   }
+  if (op.data_shards() > kDataShardsMax) {
+    return Status(Errc::invalid_argument, path + ": data shards must be 0.." + std::to_string(kDataShardsMax));
+  }
   TESSERA_ASSIGN_OR_RETURN(auto existing, state.get(mount_key(path)));
   if (existing) return error(Errc::already_exists, path);
   TESSERA_ASSIGN_OR_RETURN(auto c, load_counters(state));
@@ -166,6 +189,7 @@ Status create_volume(storage::StateWriter& state, const internal::Command& cmd,
   v.set_created_ms(cmd.now_ms());
   c.set_next_volume(c.next_volume() + 1);
   c.set_next_shard(c.next_shard() + 1);
+  allocate_data_shards(state, c, v, op.data_shards(), cmd.now_ms());
   state.put(mount_key(path), v.SerializeAsString());
   state.put(counters_key(), c.SerializeAsString());
   *result.mutable_volume() = v;
@@ -192,6 +216,7 @@ Status remove_volume(storage::StateWriter& state, const internal::Command& cmd,
                          }));
   if (nested) return Status(Errc::not_empty, path + ": other volumes are mounted inside it");
   state.del(mount_key(path));
+  for (uint64_t id : v.data_shards()) state.del(shard_key(id));  // their replicas are dropped
   *result.mutable_volume() = v;
   return Status::ok();
 }
@@ -273,6 +298,14 @@ Status mark_ready(storage::StateWriter& state, const internal::Command& cmd) {
     if (!found) return Status(Errc::not_found, "volume " + std::to_string(op.volume_id()) + ": no such volume");
     found->second.set_ready(true);
     state.put(found->first, found->second.SerializeAsString());
+    // The volume's data shards are ready with it.
+    for (uint64_t id : found->second.data_shards()) {
+      TESSERA_ASSIGN_OR_RETURN(auto raw, state.get(shard_key(id)));
+      if (!raw) continue;
+      TESSERA_ASSIGN_OR_RETURN(auto rec, parse_record<internal::ShardRecord>(*raw, "shard"));
+      rec.set_ready(true);
+      state.put(shard_key(id), rec.SerializeAsString());
+    }
   }
   for (uint64_t id : op.shards()) {
     TESSERA_ASSIGN_OR_RETURN(auto raw, state.get(shard_key(id)));

@@ -355,5 +355,40 @@ TEST_F(MetaMachineTest, MetaCommandsNeedAnInitialisedCluster) {
   EXPECT_EQ(result.message(), "cluster not initialised");
 }
 
+TEST_F(MetaMachineTest, AVolumesDataShardsAreAllocatedReadiedAndRemovedWithIt) {
+  Command c = create_volume("/v");
+  c.mutable_create_volume()->set_data_shards(3);
+  const uint64_t first = next_shard();
+  CommandResult r = apply(c);
+  ASSERT_EQ(r.errc(), 0u) << r.message();
+  const VolumeRecord v = volume("/v");
+  // The volume shard, then its data shards, from the one counter.
+  EXPECT_EQ(v.shard(), first);
+  ASSERT_EQ(v.data_shards_size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    const ShardRecord s = shard(v.data_shards(i));
+    EXPECT_EQ(s.id(), first + 1 + static_cast<uint64_t>(i));
+    EXPECT_TRUE(s.file_data());
+    EXPECT_EQ(s.volume_id(), v.id());
+    EXPECT_EQ(s.initial_node(), kFirstNode);
+    EXPECT_FALSE(s.ready());
+    EXPECT_STREQ(shard_kind(s), "data");
+  }
+  EXPECT_EQ(next_shard(), first + 4);
+  // Ready with the volume.
+  ASSERT_EQ(apply(mark_ready(v.id(), {})).errc(), 0u);
+  for (uint64_t id : v.data_shards()) EXPECT_TRUE(shard(id).ready()) << id;
+  // Too many is refused, and allocates nothing.
+  Command many = create_volume("/w");
+  many.mutable_create_volume()->set_data_shards(kDataShardsMax + 1);
+  EXPECT_EQ(errc(apply(many)), Errc::invalid_argument);
+  EXPECT_EQ(next_shard(), first + 4);
+  // Removed with the volume: their replicas are then dropped as unknown.
+  Command rm = command();
+  rm.mutable_remove_volume()->set_path("/v");
+  ASSERT_EQ(apply(rm).errc(), 0u);
+  for (const auto& s : shards()) EXPECT_FALSE(s.file_data()) << s.id();
+}
+
 }  // namespace
 }  // namespace tessera::cluster

@@ -122,6 +122,7 @@ Result<std::vector<internal::NodeRecord>> MetaReader::nodes() const {
 }
 
 const char* shard_kind(const internal::ShardRecord& record) {
+  if (record.file_data()) return "data";
   return record.table_ino() != 0 ? "tablet" : "partition";
 }
 

@@ -1,7 +1,10 @@
 #include "namespace/file_ops.h"
 
 #include <algorithm>
+#include <set>
+#include <string>
 
+#include "base/coding.h"
 #include "namespace/keys.h"
 #include "namespace/permissions.h"
 
@@ -44,56 +47,49 @@ Result<Inode> open_for_write(VolumeTxn& txn, const internal::Command& cmd) {
   return n;
 }
 
-}  // namespace
+// ok for a command of a node (an admin principal: the server's own
+// commands, `what`); permission_denied otherwise.
+Status check_node(VolumeTxn& txn, const internal::Command& cmd, std::string_view what) {
+  if (cmd.principal().admin()) return Status::ok();
+  return Status(Errc::permission_denied,
+                txn.vol().mount_path() + ": only nodes send " + std::string(what));
+}
 
-Status truncate_file(VolumeTxn& txn, Inode& file, uint64_t size, int64_t now_ms,
-                     std::string_view subject) {
-  if (size > kFileBytesMax) return Status(Errc::too_large, std::string(subject) + ": size too large");
-  uint64_t old = file.size();
-  if (size == old) return Status::ok();
-  TESSERA_TRY(txn.charge(UsageKind::files, static_cast<int64_t>(size) - static_cast<int64_t>(old),
-                         subject));
-  if (size < old) {
-    // Drop whole chunks past the new end; cut the chunk that holds it.
-    uint64_t first_dropped = (size + kChunkBytes - 1) / kChunkBytes;
-    uint64_t last = (old + kChunkBytes - 1) / kChunkBytes;
-    for (uint64_t c = first_dropped; c < last; ++c) txn.writer().del(chunk_key(file.id(), c));
-    if (size % kChunkBytes != 0) {
-      uint64_t c = size / kChunkBytes;
-      TESSERA_ASSIGN_OR_RETURN(auto data, load_chunk(txn, file.id(), c));
-      size_t keep = static_cast<size_t>(size % kChunkBytes);
-      if (data.size() > keep) {
-        data.resize(keep);
-        txn.writer().put(chunk_key(file.id(), c), data);
-      }
-    }
+// The refusal of growing `file` while the bytes of a shrink are purged.
+Status growth_refused(std::string_view subject, const Inode& file) {
+  return Status(Errc::failed_precondition,
+                std::string(subject) + ": cannot grow the file while its bytes from " +
+                    std::to_string(file.purge_from()) + " on are purged from the data shards " +
+                    "(data epoch " + std::to_string(file.data_epoch()) + "); retry after it");
+}
+
+// A shrink to `size` on a volume with data shards: the bytes past it go by
+// a purge at the next data epoch.
+void mark_purge(Inode& file, uint64_t size) {
+  file.set_purge_from(file.purge_pending() ? std::min(file.purge_from(), size) : size);
+  file.set_purge_pending(true);
+  file.set_data_epoch(file.data_epoch() + 1);
+}
+
+// Drops the chunks of `file` past `size` (< its size `old`) from this shard:
+// whole chunks past the new end; the chunk that holds it cut.
+Status drop_chunks(VolumeTxn& txn, const Inode& file, uint64_t size, uint64_t old) {
+  uint64_t first_dropped = (size + kChunkBytes - 1) / kChunkBytes;
+  uint64_t last = (old + kChunkBytes - 1) / kChunkBytes;
+  for (uint64_t c = first_dropped; c < last; ++c) txn.writer().del(chunk_key(file.id(), c));
+  if (size % kChunkBytes == 0) return Status::ok();
+  uint64_t c = size / kChunkBytes;
+  TESSERA_ASSIGN_OR_RETURN(auto data, load_chunk(txn, file.id(), c));
+  size_t keep = static_cast<size_t>(size % kChunkBytes);
+  if (data.size() > keep) {
+    data.resize(keep);
+    txn.writer().put(chunk_key(file.id(), c), data);
   }
-  file.set_size(size);
-  file.set_mtime_ms(now_ms);
-  file.set_ctime_ms(now_ms);
-  file.set_version(file.version() + 1);
-  txn.put_inode(file);
   return Status::ok();
 }
 
-Status apply_write(VolumeTxn& txn, const internal::Command& cmd, internal::CommandResult& result) {
-  const auto& op = cmd.write();
-  if (op.data().size() > kWriteBytesMax) {
-    return Status(Errc::too_large, op.path() + ": write of " + std::to_string(op.data().size()) +
-                                       " bytes exceeds " + std::to_string(kWriteBytesMax));
-  }
-  TESSERA_ASSIGN_OR_RETURN(Inode file, open_for_write(txn, cmd));
-  if (op.truncate()) TESSERA_TRY(truncate_file(txn, file, 0, cmd.now_ms(), op.path()));
-  uint64_t offset = op.append() ? file.size() : op.offset();
-  const std::string& data = op.data();
-  if (offset > kFileBytesMax || data.size() > kFileBytesMax - offset) {
-    return Status(Errc::too_large, op.path() + ": write past the maximum file size");
-  }
-  uint64_t end = offset + data.size();
-  if (end > file.size()) {
-    TESSERA_TRY(txn.charge(UsageKind::files, static_cast<int64_t>(end - file.size()), op.path()));
-    file.set_size(end);
-  }
+// Stores `data` at `offset` of file `ino` in this shard's chunks.
+Status store_bytes(VolumeTxn& txn, uint64_t ino, uint64_t offset, const std::string& data) {
   size_t pos = 0;
   while (pos < data.size()) {
     uint64_t at = offset + pos;
@@ -104,27 +100,160 @@ Status apply_write(VolumeTxn& txn, const internal::Command& cmd, internal::Comma
     if (in_chunk == 0 && n == kChunkBytes) {
       bytes.assign(data, pos, n);  // whole chunk: no read needed
     } else {
-      TESSERA_ASSIGN_OR_RETURN(bytes, load_chunk(txn, file.id(), chunk));
+      TESSERA_ASSIGN_OR_RETURN(bytes, load_chunk(txn, ino, chunk));
       if (bytes.size() < in_chunk + n) bytes.resize(in_chunk + n, '\0');
       bytes.replace(in_chunk, n, data, pos, n);
     }
-    txn.writer().put(chunk_key(file.id(), chunk), bytes);
+    txn.writer().put(chunk_key(ino, chunk), bytes);
     pos += n;
   }
+  return Status::ok();
+}
+
+// The length of a write's bytes: its data, or with data_elsewhere (on a
+// volume with data shards only, without data) op.length; at most
+// kWriteBytesMax.
+Result<uint64_t> write_length(const internal::VolumeState& vol, const internal::WriteOp& op) {
+  const bool elsewhere = op.data_elsewhere();
+  auto refuse = [&](const char* why) {
+    return Status(Errc::invalid_argument, op.path() + ": " + why);
+  };
+  if (elsewhere && !has_data_shards(vol)) {
+    return refuse("the volume keeps file bytes in its name shard; the write must carry them");
+  }
+  if (elsewhere && !op.data().empty()) return refuse("a write with data_elsewhere carries no data");
+  if (!elsewhere && has_data_shards(vol) && !op.data().empty()) {
+    return refuse("the volume keeps file bytes in data shards; write them there");
+  }
+  const uint64_t length = elsewhere ? op.length() : op.data().size();
+  if (length > kWriteBytesMax) {
+    return Status(Errc::too_large, op.path() + ": write of " + std::to_string(length) +
+                                       " bytes exceeds " + std::to_string(kWriteBytesMax));
+  }
+  return length;
+}
+
+}  // namespace
+
+Status init_data_shards(internal::VolumeState& vol, const internal::InitVolumeOp& op) {
+  if (static_cast<size_t>(op.data_shards_size()) > kDataShardsMax) {
+    return Status(Errc::invalid_argument, op.mount_path() + ": " +
+                                              std::to_string(op.data_shards_size()) +
+                                              " data shards, at most " +
+                                              std::to_string(kDataShardsMax));
+  }
+  std::set<uint64_t> seen;
+  for (uint64_t shard : op.data_shards()) {
+    if (shard == 0 || !seen.insert(shard).second) {
+      const char* why = shard == 0 ? " is not a shard id" : " named twice";
+      return Status(Errc::invalid_argument,
+                    op.mount_path() + ": data shard " + std::to_string(shard) + why);
+    }
+  }
+  *vol.mutable_data_shards() = op.data_shards();
+  return Status::ok();
+}
+
+Status truncate_file(VolumeTxn& txn, Inode& file, uint64_t size, int64_t now_ms,
+                     std::string_view subject) {
+  if (size > kFileBytesMax) return Status(Errc::too_large, std::string(subject) + ": size too large");
+  uint64_t old = file.size();
+  if (size == old) return Status::ok();
+  const bool elsewhere = has_data_shards(txn.vol());
+  if (elsewhere && size > old && file.purge_pending()) return growth_refused(subject, file);
+  TESSERA_TRY(txn.charge(UsageKind::files, static_cast<int64_t>(size) - static_cast<int64_t>(old),
+                         subject));
+  if (size < old && elsewhere) mark_purge(file, size);
+  if (size < old && !elsewhere) TESSERA_TRY(drop_chunks(txn, file, size, old));
+  file.set_size(size);
+  file.set_mtime_ms(now_ms);
+  file.set_ctime_ms(now_ms);
+  file.set_version(file.version() + 1);
+  txn.put_inode(file);
+  return Status::ok();
+}
+
+Status apply_write(VolumeTxn& txn, const internal::Command& cmd, internal::CommandResult& result) {
+  const auto& op = cmd.write();
+  TESSERA_ASSIGN_OR_RETURN(const uint64_t length, write_length(txn.vol(), op));
+  TESSERA_ASSIGN_OR_RETURN(Inode file, open_for_write(txn, cmd));
+  const Inode stored = file;  // a refusal reports the inode unchanged
+  if (op.truncate()) TESSERA_TRY(truncate_file(txn, file, 0, cmd.now_ms(), op.path()));
+  uint64_t offset = op.append() ? file.size() : op.offset();
+  if (offset > kFileBytesMax || length > kFileBytesMax - offset) {
+    return Status(Errc::too_large, op.path() + ": write past the maximum file size");
+  }
+  uint64_t end = offset + length;
+  if (end > file.size()) {
+    if (file.purge_pending()) {
+      *result.mutable_inode() = stored;
+      return growth_refused(op.path(), file);
+    }
+    TESSERA_TRY(txn.charge(UsageKind::files, static_cast<int64_t>(end - file.size()), op.path()));
+    file.set_size(end);
+  }
+  if (!op.data_elsewhere()) TESSERA_TRY(store_bytes(txn, file.id(), offset, op.data()));
   file.set_mtime_ms(cmd.now_ms());
   file.set_ctime_ms(cmd.now_ms());
   file.set_version(file.version() + 1);
   txn.put_inode(file);
-  result.mutable_write()->set_bytes_written(data.size());
+  if (op.data_elsewhere()) result.set_write_offset(offset);
+  result.mutable_write()->set_bytes_written(length);
   result.mutable_write()->set_size(file.size());
   *result.mutable_inode() = file;
   return Status::ok();
 }
 
 Status purge_file(VolumeTxn& txn, const Inode& file) {
-  uint64_t chunks = (file.size() + kChunkBytes - 1) / kChunkBytes;
-  for (uint64_t c = 0; c < chunks; ++c) txn.writer().del(chunk_key(file.id(), c));
+  if (has_data_shards(txn.vol())) {
+    std::string epoch;
+    put_be64(epoch, file.data_epoch() + 1);
+    txn.writer().put(doomed_key(file.id()), epoch);
+  } else {
+    uint64_t chunks = (file.size() + kChunkBytes - 1) / kChunkBytes;
+    for (uint64_t c = 0; c < chunks; ++c) txn.writer().del(chunk_key(file.id(), c));
+  }
   return txn.charge(UsageKind::files, -static_cast<int64_t>(file.size()), "purge");
+}
+
+Status apply_file_purged(VolumeTxn& txn, const internal::Command& cmd,
+                         internal::CommandResult& result) {
+  const auto& op = cmd.file_purged();
+  TESSERA_TRY(check_node(txn, cmd, "FilePurgedOp"));
+  TESSERA_ASSIGN_OR_RETURN(auto file, txn.inode(op.ino()));
+  if (!file) return Status::ok();  // removed since: its doomed record purges it
+  if (file->kind() == ObjectKind::KIND_FILE && file->purge_pending() &&
+      file->purge_from() == op.from() && file->data_epoch() == op.epoch()) {
+    file->set_purge_pending(false);
+    file->set_purge_from(0);
+    txn.put_inode(*file);
+  }
+  *result.mutable_inode() = *file;
+  return Status::ok();
+}
+
+Status apply_clear_doomed(VolumeTxn& txn, const internal::Command& cmd, internal::CommandResult&) {
+  const auto& op = cmd.clear_doomed();
+  TESSERA_TRY(check_node(txn, cmd, "ClearDoomedOp"));
+  if (static_cast<size_t>(op.inos_size()) > kClearDoomedMax) {
+    return Status(Errc::too_large, txn.vol().mount_path() + ": ClearDoomedOp of " +
+                                       std::to_string(op.inos_size()) + " files, at most " +
+                                       std::to_string(kClearDoomedMax));
+  }
+  for (uint64_t ino : op.inos()) txn.writer().del(doomed_key(ino));
+  return Status::ok();
+}
+
+Result<std::vector<uint64_t>> doomed_files(const VolumeView& view, size_t max) {
+  std::vector<uint64_t> inos;
+  if (max == 0) return inos;
+  const std::string prefix = doomed_prefix();
+  TESSERA_TRY(view.state().scan(prefix, prefix_successor(prefix),
+                                [&](std::string_view k, std::string_view) {
+                                  inos.push_back(get_be64(k.substr(prefix.size())));
+                                  return inos.size() < max;
+                                }));
+  return inos;
 }
 
 Status read_file(const VolumeView& view, const internal::Principal& who, std::string_view path,
@@ -132,6 +261,12 @@ Status read_file(const VolumeView& view, const internal::Principal& who, std::st
                  const std::function<bool(uint64_t, std::string_view)>& sink) {
   TESSERA_ASSIGN_OR_RETURN(auto r, view.resolve_kind(path, who, ObjectKind::KIND_FILE,
                                                      static_cast<int>(Access::read)));
+  TESSERA_ASSIGN_OR_RETURN(auto vol, view.volume());
+  if (has_data_shards(vol)) {
+    return Status(Errc::invalid_argument, std::string(path) +
+                                              ": the volume keeps file bytes in data shards; "
+                                              "read them there");
+  }
   uint64_t size = r.inode.size();
   if (offset >= size) return Status::ok();
   uint64_t end = length == 0 ? size : std::min(size, offset + std::min(length, size));

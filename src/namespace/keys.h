@@ -11,6 +11,9 @@
 //   T ino(8) topic                      TopicState (partition shard ids, bytes reported)
 //   K ino(8) start_key                  TabletRef: the tablet of table `ino` holding keys
 //                                       [start_key, next start_key) (table_map.h)
+//   Z ino(8)                            a removed file of a volume with data shards whose
+//                                       bytes the data shards still hold: its data
+//                                       epoch + 1 (8); ClearDoomedOp deletes it (file_ops.h)
 //
 // A partition shard (one partition of one topic; partition_ops.h):
 //   P                                   PartitionInfo
@@ -21,7 +24,12 @@
 //   B                                   TabletInfo
 //   W key                               RowValue
 //
-// The three sets of tags are disjoint, so a command or read sent to the wrong
+// A file data shard (file bytes of one volume; chunk_ops.h):
+//   A                                   DataShardInfo
+//   X ino(8) chunk(8)                   file bytes [chunk*kChunkBytes, +len) (len <= kChunkBytes)
+//   E ino(8)                            the file's purge epoch here (8)
+//
+// The four sets of tags are disjoint, so a command or read sent to the wrong
 // kind of shard finds nothing rather than misparsing. Tags S and G are
 // reserved: volume shards of earlier versions kept stream records there.
 
@@ -36,68 +44,50 @@ namespace tessera::ns {
 inline constexpr uint64_t kRootInode = 1;
 inline constexpr uint64_t kChunkBytes = 1ull << 20;
 
+// `prefix` followed by `id` (8 bytes, big endian).
+inline std::string with_be64(std::string prefix, uint64_t id) {
+  put_be64(prefix, id);
+  return prefix;
+}
+
 inline std::string volume_key() { return "V"; }
 
-inline std::string inode_key(uint64_t ino) {
-  std::string k = "I";
-  put_be64(k, ino);
-  return k;
-}
+inline std::string inode_key(uint64_t ino) { return with_be64("I", ino); }
 
-inline std::string dirent_prefix(uint64_t parent) {
-  std::string k = "D";
-  put_be64(k, parent);
-  return k;
-}
+inline std::string dirent_prefix(uint64_t parent) { return with_be64("D", parent); }
 inline std::string dirent_key(uint64_t parent, std::string_view name) {
   return dirent_prefix(parent) + std::string(name);
 }
 
-inline std::string chunk_prefix(uint64_t ino) {
-  std::string k = "C";
-  put_be64(k, ino);
-  return k;
-}
+inline std::string chunk_prefix(uint64_t ino) { return with_be64("C", ino); }
 inline std::string chunk_key(uint64_t ino, uint64_t chunk) {
-  std::string k = chunk_prefix(ino);
-  put_be64(k, chunk);
-  return k;
+  return with_be64(chunk_prefix(ino), chunk);
 }
 
-inline std::string row_prefix(uint64_t ino) {
-  std::string k = "R";
-  put_be64(k, ino);
-  return k;
-}
+inline std::string row_prefix(uint64_t ino) { return with_be64("R", ino); }
 inline std::string row_key(uint64_t ino, std::string_view key) {
   return row_prefix(ino) + std::string(key);
 }
 
-inline std::string topic_prefix(uint64_t ino) {
-  std::string k = "T";
-  put_be64(k, ino);
-  return k;
-}
+inline std::string topic_prefix(uint64_t ino) { return with_be64("T", ino); }
 inline std::string topic_key(uint64_t ino, std::string_view topic) {
   return topic_prefix(ino) + std::string(topic);
 }
 
-inline std::string tablet_map_prefix(uint64_t ino) {
-  std::string k = "K";
-  put_be64(k, ino);
-  return k;
-}
+inline std::string tablet_map_prefix(uint64_t ino) { return with_be64("K", ino); }
 inline std::string tablet_map_key(uint64_t ino, std::string_view start_key) {
   return tablet_map_prefix(ino) + std::string(start_key);
 }
+
+// The removed file `ino` whose bytes the volume's data shards may still hold.
+inline std::string doomed_prefix() { return "Z"; }
+inline std::string doomed_key(uint64_t ino) { return with_be64(doomed_prefix(), ino); }
 
 inline std::string partition_info_key() { return "P"; }
 
 inline std::string partition_records_prefix() { return "O"; }
 inline std::string partition_record_key(uint64_t offset) {
-  std::string k = partition_records_prefix();
-  put_be64(k, offset);
-  return k;
+  return with_be64(partition_records_prefix(), offset);
 }
 
 inline std::string partition_group_key(std::string_view group) {
@@ -110,5 +100,14 @@ inline std::string tablet_rows_prefix() { return "W"; }
 inline std::string tablet_row_key(std::string_view key) {
   return tablet_rows_prefix() + std::string(key);
 }
+
+inline std::string data_shard_info_key() { return "A"; }
+
+inline std::string data_chunk_prefix(uint64_t ino) { return with_be64("X", ino); }
+inline std::string data_chunk_key(uint64_t ino, uint64_t chunk) {
+  return with_be64(data_chunk_prefix(ino), chunk);
+}
+
+inline std::string purge_epoch_key(uint64_t ino) { return with_be64("E", ino); }
 
 }  // namespace tessera::ns

@@ -166,6 +166,7 @@ Status apply_init_volume(storage::StateWriter& state, const internal::Command& c
   vol.set_mount_path(op.mount_path());
   vol.set_quota_bytes(op.quota_bytes());
   vol.set_next_inode(kRootInode + 1);
+  TESSERA_TRY(init_data_shards(vol, op));
   state.put(volume_key(), vol.SerializeAsString());
   Inode root;
   root.set_id(kRootInode);

@@ -60,11 +60,7 @@ class PartitionOpsTest : public ::testing::Test {
 
   using ApplyFn = Status (*)(storage::StateWriter&, const Command&, CommandResult&);
   Status apply(ApplyFn fn, const Command& cmd, CommandResult* out = nullptr) {
-    CommandResult result;
-    Status st = shard_test::apply_on(
-        *engine_, kShard, [&](storage::StateWriter& w) { return fn(w, cmd, result); });
-    if (out) *out = result;
-    return st;
+    return shard_test::apply_handler(*engine_, kShard, fn, cmd, out);
   }
 
   static Command command(int64_t now_ms = kNow) {

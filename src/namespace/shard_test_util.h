@@ -52,6 +52,30 @@ Status apply_on(storage::Engine& engine, ShardId shard, Fn fn) {
   return st;
 }
 
+// Applies the handler fn(StateWriter&, cmd, CommandResult&) → Status to
+// `shard` as apply_on does; the result it gave goes to *out when set.
+template <typename Fn>
+Status apply_handler(storage::Engine& engine, ShardId shard, Fn fn, const internal::Command& cmd,
+                     internal::CommandResult* out = nullptr) {
+  internal::CommandResult result;
+  Status st = apply_on(engine, shard, [&](storage::StateWriter& w) { return fn(w, cmd, result); });
+  if (out) *out = result;
+  return st;
+}
+
+// Applies `cmd` to `shard` with `machine` as the shard host does (its writes
+// undone when it fails); the status its result carries, the result to *out
+// when set.
+inline Status run_machine(storage::Engine& engine, ShardId shard, shard::StateMachine& machine,
+                          const internal::Command& cmd, internal::CommandResult* out = nullptr) {
+  auto fn = [&](storage::StateWriter& w, const internal::Command& c, internal::CommandResult& r) {
+    machine.apply(LogIndex(1), c, w, r);
+    if (r.errc() == 0) return Status::ok();
+    return Status(static_cast<Errc>(r.errc()), r.message());
+  };
+  return apply_handler(engine, shard, fn, cmd, out);
+}
+
 // Applies `cmd` to `shard` with `machine` at log index 1 and commits what it
 // wrote; the result it gave.
 inline internal::CommandResult apply_machine(storage::Engine& engine, ShardId shard,

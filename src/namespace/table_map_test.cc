@@ -68,14 +68,7 @@ class TableMapTest : public ::testing::Test {
   }
   // Applies `cmd` with VolumeMachine; its writes are undone when it fails.
   Status run(const Command& cmd, CommandResult* out = nullptr) {
-    CommandResult result;
-    Status st = shard_test::apply_on(*engine_, kShard, [&](storage::StateWriter& w) {
-      machine_.apply(LogIndex(1), cmd, w, result);
-      if (result.errc() == 0) return Status::ok();
-      return Status(static_cast<Errc>(result.errc()), result.message());
-    });
-    if (out) *out = result;
-    return st;
+    return shard_test::run_machine(*engine_, kShard, machine_, cmd, out);
   }
 
   Status create(const std::string& path, ObjectKind kind, uint64_t tablet_shard = 0) {

@@ -68,11 +68,7 @@ class TabletOpsTest : public ::testing::Test {
 
   template <typename Fn>
   Status apply(Fn fn, const Command& cmd, CommandResult* out = nullptr, ShardId shard = kShard) {
-    CommandResult result;
-    Status st = shard_test::apply_on(
-        *engine_, shard, [&](storage::StateWriter& w) { return fn(w, cmd, result); });
-    if (out) *out = result;
-    return st;
+    return shard_test::apply_handler(*engine_, shard, fn, cmd, out);
   }
   // Applies `cmd` and returns result.tablet.
   template <typename Fn>

@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "namespace/chunk_ops.h"
 #include "namespace/file_ops.h"
 #include "namespace/keys.h"
 #include "namespace/ns_ops.h"
@@ -40,6 +41,8 @@ Status dispatch(VolumeTxn& txn, const internal::Command& cmd, internal::CommandR
     case C::kTabletMap: return apply_tablet_map(txn, cmd, result);
     case C::kTableUsage: return apply_table_usage(txn, cmd, result);
     case C::kTableGrant: return apply_table_grant(txn, cmd, result);
+    case C::kFilePurged: return apply_file_purged(txn, cmd, result);
+    case C::kClearDoomed: return apply_clear_doomed(txn, cmd, result);
     default:
       return Status(Errc::invalid_argument,
                     "command " + std::to_string(cmd.op_case()) + " is not a volume command");
@@ -53,8 +56,8 @@ Result<bool> is_tablet_shard(const storage::StateReader& state) {
 }
 
 // Commands that run without a volume record: a volume shard's first command,
-// every partition shard command and every tablet shard command. nullopt for
-// the rest.
+// every partition shard, tablet shard and file data shard command. nullopt
+// for the rest.
 std::optional<Status> dispatch_unopened(storage::StateWriter& state, const internal::Command& cmd,
                                         internal::CommandResult& result) {
   using C = internal::Command;
@@ -70,6 +73,9 @@ std::optional<Status> dispatch_unopened(storage::StateWriter& state, const inter
     case C::kTabletSplit: return apply_tablet_split(state, cmd, result);
     case C::kTabletIngest: return apply_tablet_ingest(state, cmd, result);
     case C::kTabletTrim: return apply_tablet_trim(state, cmd, result);
+    case C::kInitDataShard: return apply_init_data_shard(state, cmd, result);
+    case C::kChunkWrite: return apply_chunk_write(state, cmd, result);
+    case C::kChunkPurge: return apply_chunk_purge(state, cmd, result);
     // A tablet shard's rows; on a volume shard, the volume's table rows.
     case C::kRowBatch: {
       auto tablet = is_tablet_shard(state);

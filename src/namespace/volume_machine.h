@@ -9,11 +9,13 @@
 //  - partition shards: one partition of one topic each, its records and
 //    consumer offsets (partition_ops.h);
 //  - tablet shards: one key range of one table each, its rows
-//    (tablet_ops.h).
-// Partition and tablet shards have no volume record, and their commands are
-// trusted: the server checked permissions on the name shard before
-// proposing them.
-// Dispatches each Command to the handler of its kind; the three kinds of
+//    (tablet_ops.h);
+//  - file data shards: chunks of the files of a volume that has them
+//    (chunk_ops.h).
+// Partition, tablet and file data shards have no volume record, and their
+// commands are trusted: the server checked permissions on the name shard
+// before proposing them.
+// Dispatches each Command to the handler of its kind; the four kinds of
 // shard use disjoint keys (namespace/keys.h). RowBatchOp is both a volume
 // and a tablet command: it goes to the tablet when the shard holds a
 // TabletInfo, to the volume's table rows (table_ops.h) otherwise.

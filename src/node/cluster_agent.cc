@@ -10,6 +10,7 @@
 #include "cluster/meta_reader.h"
 #include "node/shard_locations.h"
 #include "server/stream_router.h"
+#include "server/file_router.h"
 #include "server/table_router.h"
 #include "shard/shard_host.h"
 #include "transport/peer_transport.h"
@@ -116,6 +117,11 @@ void ClusterAgent::register_methods() {
   transport_.register_method("partition_read", [this](raft::NodeId, const std::string& req) -> Result<std::string> {
     TESSERA_ASSIGN_OR_RETURN(auto r, parse<internal::PartitionRead>(req, "partition_read"));
     TESSERA_ASSIGN_OR_RETURN(auto reply, backend_.streams().read_local(r));
+    return reply.SerializeAsString();
+  });
+  transport_.register_method("chunk_read", [this](raft::NodeId, const std::string& req) -> Result<std::string> {
+    TESSERA_ASSIGN_OR_RETURN(auto r, parse<internal::ChunkRead>(req, "chunk_read"));
+    TESSERA_ASSIGN_OR_RETURN(auto reply, backend_.files().read_local(r));
     return reply.SerializeAsString();
   });
   transport_.register_method("tablet_read", [this](raft::NodeId, const std::string& req) -> Result<std::string> {
@@ -274,24 +280,33 @@ Result<LogIndex> ClusterAgent::read_index(raft::NodeId node, ShardId shard) {
   return LogIndex(reply.index());
 }
 
-Result<internal::PartitionReadReply> ClusterAgent::partition_read(raft::NodeId node,
-                                                                  const internal::PartitionRead& req) {
-  std::string addr = address_of(node);
+namespace {
+
+// A read call to a peer: `method` with `req`, its reply parsed as Reply.
+template <typename Reply>
+Result<Reply> peer_read(transport::PeerTransport& transport, const std::string& addr, raft::NodeId node,
+                        const char* method, const google::protobuf::Message& req, int64_t timeout_ms) {
   if (addr.empty()) return Status(Errc::not_leader, "node " + std::to_string(node.value) + " has no known address");
-  TESSERA_ASSIGN_OR_RETURN(auto bytes, transport_.call(addr, "partition_read", req.SerializeAsString(),
-                                                       kCallTimeoutMs + req.max_wait_ms()));
-  internal::PartitionReadReply reply;
-  if (!reply.ParseFromString(bytes)) return Status(Errc::corruption, "partition_read: malformed reply");
+  TESSERA_ASSIGN_OR_RETURN(auto bytes, transport.call(addr, method, req.SerializeAsString(), timeout_ms));
+  Reply reply;
+  if (!reply.ParseFromString(bytes)) return Status(Errc::corruption, std::string(method) + ": malformed reply");
   return reply;
 }
 
+}  // namespace
+
+Result<internal::PartitionReadReply> ClusterAgent::partition_read(raft::NodeId node,
+                                                                  const internal::PartitionRead& req) {
+  return peer_read<internal::PartitionReadReply>(transport_, address_of(node), node, "partition_read", req,
+                                                 kCallTimeoutMs + req.max_wait_ms());
+}
+
+Result<internal::ChunkReadReply> ClusterAgent::chunk_read(raft::NodeId node, const internal::ChunkRead& req) {
+  return peer_read<internal::ChunkReadReply>(transport_, address_of(node), node, "chunk_read", req, kCallTimeoutMs);
+}
+
 Result<internal::TabletReadReply> ClusterAgent::tablet_read(raft::NodeId node, const internal::TabletRead& req) {
-  std::string addr = address_of(node);
-  if (addr.empty()) return Status(Errc::not_leader, "node " + std::to_string(node.value) + " has no known address");
-  TESSERA_ASSIGN_OR_RETURN(auto bytes, transport_.call(addr, "tablet_read", req.SerializeAsString(), kCallTimeoutMs));
-  internal::TabletReadReply reply;
-  if (!reply.ParseFromString(bytes)) return Status(Errc::corruption, "tablet_read: malformed reply");
-  return reply;
+  return peer_read<internal::TabletReadReply>(transport_, address_of(node), node, "tablet_read", req, kCallTimeoutMs);
 }
 
 internal::Heartbeat ClusterAgent::make_heartbeat() const {
@@ -562,7 +577,9 @@ void ClusterAgent::update_addresses() {
 
 void ClusterAgent::remove_abandoned_shards() {
   // Creating a topic takes seconds; a shard still not ready after this long
-  // lost its creator (no topic refers to it: that comes after ready).
+  // lost its creator (no topic refers to it: that comes after ready). A
+  // volume's data shards live and die with its record: the volume's initial
+  // node finishes their creation whenever it starts.
   constexpr int64_t kAbandonedAfterMs = 120000;
   internal::Command cmd;
   {
@@ -571,7 +588,7 @@ void ClusterAgent::remove_abandoned_shards() {
     auto shards = cluster::MetaReader(sr).shards();
     if (!shards.is_ok()) return;
     for (const auto& rec : *shards) {
-      if (!rec.ready() && server::now_ms() - rec.created_ms() >= kAbandonedAfterMs) {
+      if (!rec.ready() && !rec.file_data() && server::now_ms() - rec.created_ms() >= kAbandonedAfterMs) {
         cmd.mutable_remove_shards()->add_shards(rec.id());
       }
     }

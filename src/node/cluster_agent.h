@@ -62,6 +62,7 @@ class ClusterAgent final : public server::Forwarder {
                                           const internal::Command& cmd) override;
   Result<LogIndex> read_index(raft::NodeId node, ShardId shard) override;
   std::optional<server::ReplicaRef> locate(ShardId shard) override;
+  Result<internal::ChunkReadReply> chunk_read(raft::NodeId node, const internal::ChunkRead& req) override;
   Result<internal::TabletReadReply> tablet_read(raft::NodeId node,
                                                 const internal::TabletRead& req) override;
   Result<internal::PartitionReadReply> partition_read(raft::NodeId node,

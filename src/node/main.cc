@@ -40,6 +40,13 @@ int main(int argc, char** argv) {
                  "A table's tablet (one key range, one raft shard) splits in two past this size")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20))
       ->capture_default_str();
+  app.add_option("--file-data-shards", opts.file_data_shards,
+                 "File data shards of each new volume (the root volume at bootstrap): one "
+                 "volume's file bytes spread over them and the nodes leading them; 0 keeps "
+                 "them in the volume's own shard (experimental: an append cut by a crash "
+                 "may leave zeros past the acknowledged end)")
+      ->check(CLI::Range(0u, 64u))
+      ->capture_default_str();
   bool no_sync = false;
   app.add_flag("--unsafe-no-fsync", no_sync,
                "Acknowledge writes before they are fsync'd (benchmarks only: loses data on crash)");

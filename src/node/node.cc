@@ -28,6 +28,7 @@
 #include "gateway/http/server.h"
 #include "server/backend.h"
 #include "server/stream_router.h"
+#include "server/file_router.h"
 #include "server/table_router.h"
 #include "server/node_info.h"
 #include "server/services.h"
@@ -157,6 +158,7 @@ struct Node::Impl {
       if (retention) next_retention += std::chrono::milliseconds(opts.retention_interval_ms);
       backend->streams().run_periodic(retention);
       backend->tables().run_periodic();
+      backend->files().run_periodic();
       lk.lock();
     }
   }
@@ -305,6 +307,7 @@ Result<std::unique_ptr<Node>> Node::start(const NodeOptions& opts) {
                                                *impl->transport, ao);
   impl->backend->set_forwarder(impl->agent.get());
   impl->backend->tables().set_split_bytes(opts.tablet_split_mib << 20);
+  impl->backend->set_data_shards(opts.file_data_shards);
   impl->agent->register_methods();
   ClusterAgent* agent = impl->agent.get();
   impl->info.cluster_health_json = [agent] { return agent->health_json(); };

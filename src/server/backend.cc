@@ -14,6 +14,7 @@
 #include "namespace/volume_store.h"
 #include "server/redirect.h"
 #include "server/stream_router.h"
+#include "server/file_router.h"
 #include "server/table_router.h"
 
 namespace tessera::server {
@@ -51,7 +52,8 @@ Backend::Backend(storage::Engine& engine, shard::ShardHost& host, Metrics& metri
       metrics_(metrics),
       requests_(metrics),
       streams_(std::make_unique<StreamRouter>(*this)),
-      tables_(std::make_unique<TableRouter>(*this)) {}
+      tables_(std::make_unique<TableRouter>(*this)),
+      files_(std::make_unique<FileRouter>(*this)) {}
 
 Backend::~Backend() = default;
 
@@ -159,6 +161,7 @@ Result<AdminCredentials> Backend::bootstrap(const std::string& cluster_id, const
   internal::Command init;
   init.mutable_init_cluster()->set_cluster_id(cluster_id);
   init.mutable_init_cluster()->set_first_node(host_.self().value);
+  init.mutable_init_cluster()->set_data_shards(data_shards_.load());
   // Idempotent: a crash during the first start runs this again.
   auto r = propose(kMeta, init, node_principal());
   TESSERA_TRY(status_done_if_exists(r));
@@ -214,8 +217,18 @@ Status Backend::bring_up_volume(const internal::VolumeRecord& v) {
   if (!host_.has_shard(shard)) {
     TESSERA_TRY(host_.add_shard(shard, {host_.self()}));
   }
+  // The file data shards first: the volume's files need them.
+  for (int i = 0; i < v.data_shards_size(); ++i) {
+    ShardId data(v.data_shards(i));
+    if (!host_.has_shard(data)) TESSERA_TRY(host_.add_shard(data, {host_.self()}));
+    internal::Command init_data;
+    init_data.mutable_init_data_shard()->mutable_info()->set_volume_id(v.id());
+    init_data.mutable_init_data_shard()->mutable_info()->set_index(static_cast<uint32_t>(i));
+    TESSERA_TRY(status_done_if_exists(propose(data, init_data, node_principal())));
+  }
   internal::Command init;
   auto* op = init.mutable_init_volume();
+  *op->mutable_data_shards() = v.data_shards();
   op->set_volume_id(v.id());
   op->set_mount_path(v.path());
   op->set_quota_bytes(v.quota_bytes());
@@ -388,14 +401,19 @@ Result<internal::VolumeRecord> Backend::create_volume(const internal::Principal&
   cmd.mutable_create_volume()->set_quota_bytes(quota_bytes);
   cmd.mutable_create_volume()->set_replication(replication);
   cmd.mutable_create_volume()->set_initial_node(host_.self().value);
+  cmd.mutable_create_volume()->set_data_shards(data_shards_.load());
   TESSERA_ASSIGN_OR_RETURN(auto r, propose_ok(kMeta, cmd, who));
   TESSERA_TRY(read_barrier(kMeta));  // the meta leader may be another node
   TESSERA_TRY(refresh_routes());
   TESSERA_TRY(bring_up_volume(r.volume()));
   // Replicated before the caller uses it; placement finishes what this
   // leaves short.
-  if (Status st = grow_shard(ShardId(r.volume().shard()), r.volume().id()); !st.is_ok()) {
-    spdlog::warn("volume {}: {}", path, st.to_string());
+  std::vector<uint64_t> shards{r.volume().shard()};
+  shards.insert(shards.end(), r.volume().data_shards().begin(), r.volume().data_shards().end());
+  for (uint64_t id : shards) {
+    if (Status st = grow_shard(ShardId(id), r.volume().id()); !st.is_ok()) {
+      spdlog::warn("volume {}: shard {}: {}", path, id, st.to_string());
+    }
   }
   return r.volume();
 }

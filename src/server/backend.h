@@ -36,6 +36,7 @@ namespace tessera::server {
 
 class StreamRouter;
 class TableRouter;
+class FileRouter;
 
 struct Route {
   internal::VolumeRecord volume;
@@ -68,6 +69,9 @@ class Forwarder {
   // A read of a partition shard on `node`, which holds a replica of it.
   virtual Result<internal::PartitionReadReply> partition_read(raft::NodeId node,
                                                               const internal::PartitionRead& req) = 0;
+  // A read of a file data shard on `node`, which holds a replica of it.
+  virtual Result<internal::ChunkReadReply> chunk_read(raft::NodeId node,
+                                                      const internal::ChunkRead& req) = 0;
   // A read of a tablet shard on `node`, which holds a replica of it.
   virtual Result<internal::TabletReadReply> tablet_read(raft::NodeId node,
                                                         const internal::TabletRead& req) = 0;
@@ -84,11 +88,16 @@ class Backend {
   ~Backend();
 
   void set_forwarder(Forwarder* f) { forwarder_ = f; }
+  // File data shards of each new volume (the root volume included, when
+  // set before bootstrap); 0 keeps file data in the volume shard.
+  void set_data_shards(uint32_t n) { data_shards_ = n; }
   Forwarder* forwarder() const { return forwarder_; }
   // Streams over partition shards (server/stream_router.h).
   StreamRouter& streams() { return *streams_; }
   // Tables over tablet shards (server/table_router.h).
   TableRouter& tables() { return *tables_; }
+  // File data over data shards (server/file_router.h).
+  FileRouter& files() { return *files_; }
 
   // Brings up a new cluster on this node: the meta shard, the root volume,
   // the admin user and this node's record. Returns fresh admin credentials.
@@ -193,9 +202,11 @@ class Backend {
   mutable LogIndex routes_index_;  // meta applied index routes_ was read at
   Forwarder* forwarder_ = nullptr;
   std::atomic<bool> ready_{false};
+  std::atomic<uint32_t> data_shards_{0};
   std::mutex volume_ops_mu_;  // serialises volume create/remove
   std::unique_ptr<StreamRouter> streams_;
   std::unique_ptr<TableRouter> tables_;
+  std::unique_ptr<FileRouter> files_;
 };
 
 int64_t now_ms();

@@ -37,6 +37,9 @@ class FakeForwarder final : public Forwarder {
                                                       const internal::PartitionRead&) override {
     return Status(Errc::not_leader, "not used");
   }
+  Result<internal::ChunkReadReply> chunk_read(raft::NodeId, const internal::ChunkRead&) override {
+    return Status(Errc::not_leader, "not used");
+  }
   Result<internal::TabletReadReply> tablet_read(raft::NodeId, const internal::TabletRead&) override {
     return Status(Errc::not_leader, "not used");
   }

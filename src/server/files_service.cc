@@ -1,11 +1,14 @@
 // tessera.v1.Files: create, streaming write (pipelined proposals, one per
-// chunk-aligned piece), streaming read from a snapshot, truncate.
+// chunk-aligned piece), streaming read from a snapshot, truncate. Volumes
+// with file data shards go through FileRouter (server/file_router.h); the
+// rest keep their chunks in the volume shard, served here.
 
 #include <condition_variable>
 #include <mutex>
 
 #include "namespace/file_ops.h"
 #include "namespace/keys.h"
+#include "server/file_router.h"
 #include "server/read_view.h"
 #include "server/rpc.h"
 #include "server/services.h"
@@ -74,6 +77,10 @@ class FilesService final : public v1::Files::Service {
       c->set_mode(req->mode());
       c->set_exclusive(req->exclusive());
       c->set_truncate(req->truncate());
+      if (FileRouter::sharded(b_.route(path))) {
+        TESSERA_ASSIGN_OR_RETURN(*resp->mutable_stat(), b_.files().create(who, path, *c));
+        return Status::ok();
+      }
       TESSERA_ASSIGN_OR_RETURN(*resp->mutable_stat(), b_.propose_stat(path, std::move(cmd), who));
       return Status::ok();
     });
@@ -88,10 +95,17 @@ class FilesService final : public v1::Files::Service {
       bool first = true;
       bool local_leader = false;  // pipelined local proposals, else forwarded
       WriteWindow window;
+      std::unique_ptr<FileRouter::Writer> sharded;
       while (reader->Read(&msg)) {
         if (first) {
           TESSERA_ASSIGN_OR_RETURN(path, Backend::normalise(msg.path()));
           route = b_.route(path);
+          if (FileRouter::sharded(route)) sharded = std::make_unique<FileRouter::Writer>(b_.files(), who, path);
+        }
+        if (sharded) {
+          first = false;
+          TESSERA_TRY(sharded->write(msg));
+          continue;
         }
         if (msg.data().size() > kWriteMessageBytesMax) {
           (void)window.drain();
@@ -138,6 +152,10 @@ class FilesService final : public v1::Files::Service {
           pos += n;
         } while (pos < msg.data().size());
       }
+      if (sharded) {
+        TESSERA_ASSIGN_OR_RETURN(*resp, sharded->finish());
+        return Status::ok();
+      }
       TESSERA_TRY(window.drain());
       if (first) return Status(Errc::invalid_argument, "write stream carried no message");
       resp->set_bytes_written(window.written());
@@ -150,15 +168,18 @@ class FilesService final : public v1::Files::Service {
                     grpc::ServerWriter<v1::ReadResponse>* writer) override {
     return serve(b_, ctx, "files.read", [&](const internal::Principal& who) -> Status {
       TESSERA_ASSIGN_OR_RETURN(auto path, Backend::normalise(req->path()));
+      v1::ReadResponse out;
+      auto sink = [&](uint64_t offset, std::string_view data) {
+        out.set_offset(offset);
+        out.mutable_data()->assign(data.data(), data.size());
+        return writer->Write(out);
+      };
+      if (FileRouter::sharded(b_.route(path))) {
+        return b_.files().read(who, path, req->offset(), req->length(), sink);
+      }
       ReadView rv(b_, path);
       TESSERA_TRY(rv.ready());
-      v1::ReadResponse out;
-      return ns::read_file(rv.view(), who, path, req->offset(), req->length(),
-                           [&](uint64_t offset, std::string_view data) {
-                             out.set_offset(offset);
-                             out.mutable_data()->assign(data.data(), data.size());
-                             return writer->Write(out);
-                           });
+      return ns::read_file(rv.view(), who, path, req->offset(), req->length(), sink);
     });
   }
 
@@ -166,6 +187,10 @@ class FilesService final : public v1::Files::Service {
                         v1::TruncateResponse* resp) override {
     return serve(b_, ctx, "files.truncate", [&](const internal::Principal& who) -> Status {
       TESSERA_ASSIGN_OR_RETURN(auto path, Backend::normalise(req->path()));
+      if (FileRouter::sharded(b_.route(path))) {
+        TESSERA_ASSIGN_OR_RETURN(*resp->mutable_stat(), b_.files().truncate(who, path, req->size()));
+        return Status::ok();
+      }
       internal::Command cmd;
       cmd.mutable_set_attr()->set_path(path);
       cmd.mutable_set_attr()->set_set_size(true);

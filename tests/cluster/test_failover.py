@@ -8,7 +8,7 @@ import pytest
 from cluster_harness import META_SHARD, rng
 from workload import Workload
 
-ROUNDS = 4
+ROUNDS = 5
 WRITE_BEFORE_KILL_S = 2.0
 DOWN_S = 3.0
 RECOVER_TIMEOUT_S = 60.0
@@ -17,7 +17,8 @@ RECOVER_TIMEOUT_S = 60.0
 @pytest.mark.parametrize("size", [3, 5])
 def test_kill_leaders_during_writes(make_cluster, size):
     r = rng()
-    c = make_cluster(size)
+    # File data in data shards, so that their leaders are killed too.
+    c = make_cluster(size, node_args=["--file-data-shards", "2"])
     doc = c.wait_healthy(size)
     volume = c.volume_shards(doc)[0]  # the root volume
 
@@ -29,14 +30,17 @@ def test_kill_leaders_during_writes(make_cluster, size):
     assert len(partitions) == load.partitions, doc
     tablets = c.tablet_shards(doc)
     assert len(tablets) == 1, doc  # the workload's table, not split
+    data = c.shards_of_kind("data", doc)
+    assert data, doc  # the root volume's file data shards
     load.start()
     rounds = []
     try:
         for i in range(ROUNDS):
             time.sleep(WRITE_BEFORE_KILL_S)
             # The meta shard, the root volume's shard, one partition's shard,
-            # the table's tablet shard.
-            shard = (META_SHARD, volume, partitions[i % len(partitions)], tablets[0])[i % 4]
+            # the table's tablet shard, a file data shard.
+            shard = (META_SHARD, volume, partitions[i % len(partitions)], tablets[0],
+                     data[i % len(data)])[i % 5]
             leader = c.leader_of(shard)
             assert leader, f"round {i}: shard {shard} has no leader: {c.health()}"
             victim = c.node(leader)

@@ -65,6 +65,7 @@ PRODUCERS = 3
 PARTITIONS = 4
 PRODUCE_BATCH_MAX = 16
 ROW_GETS_PER_VERIFY_MAX = 400   # rows re-read with Get (all are scanned)
+ROWS_REPORT_S = 10.0           # a tablet's row count reaches the table's Stat within this
 
 ROOT = "/crash"
 FILES_DIR = ROOT + "/files"
@@ -795,7 +796,14 @@ def scan_table(conn):
 
 
 def check_table_stat(conn, all_rows):
-    st = conn.call(conn.ns.Stat, pb.StatRequest(path=TABLE)).stat
+    # The table's row count is what its tablet last reported (about once a
+    # second, and again by the tablet's leader after a restart).
+    deadline = time.monotonic() + ROWS_REPORT_S
+    while True:
+        st = conn.call(conn.ns.Stat, pb.StatRequest(path=TABLE)).stat
+        if st.rows == len(all_rows) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     check(st.rows == len(all_rows),
           f"{TABLE}: Stat.rows {st.rows} but a scan returns {len(all_rows)} rows")
     check(COUNTER_KEY in all_rows, f"{TABLE}: counter row missing from the scan")

@@ -1,0 +1,395 @@
+#include "server/file_router.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <future>
+#include <limits>
+#include <mutex>
+#include <thread>
+
+#include "cluster/meta_keys.h"
+#include "cluster/meta_reader.h"
+#include "namespace/chunk_ops.h"
+#include "namespace/file_ops.h"
+#include "namespace/keys.h"
+#include "namespace/permissions.h"
+#include "server/backend.h"
+
+namespace tessera::server {
+namespace {
+
+namespace v1 = tessera::v1;
+using internal::Command;
+using internal::CommandResult;
+using internal::Principal;
+
+constexpr size_t kPiecesInFlightMax = 8;
+constexpr size_t kWriteMessageBytesMax = 4u << 20;
+constexpr uint64_t kStripeBytes = ns::kStripeChunks * ns::kChunkBytes;
+constexpr size_t kSinkBytesMax = 1u << 20;
+constexpr size_t kDoomedPerRound = 64;
+// Purge epoch of a removed file: every later write to it is dropped.
+constexpr uint64_t kRemovedEpoch = ns::kRemovedFileEpoch;
+
+uint64_t shard_of(const Route& route, uint64_t ino, uint64_t offset) {
+  const auto n = static_cast<uint32_t>(route.volume.data_shards_size());
+  return route.volume.data_shards(static_cast<int>(ns::data_shard_index(ino, offset / ns::kChunkBytes, n)));
+}
+
+}  // namespace
+
+FileRouter::FileRouter(Backend& backend) : b_(backend) {}
+FileRouter::~FileRouter() = default;
+
+bool FileRouter::sharded(const Route& route) { return route.volume.data_shards_size() > 0; }
+
+// ------------------------------------------------------------------ write --
+
+Status FileRouter::purge(const Route& route, uint64_t ino, uint64_t from, uint64_t epoch, bool clear) {
+  for (uint64_t shard : route.volume.data_shards()) {
+    for (bool more = true; more;) {
+      Command cmd;
+      auto* p = cmd.mutable_chunk_purge();
+      p->set_ino(ino);
+      p->set_epoch(epoch);
+      p->set_from(from);
+      TESSERA_ASSIGN_OR_RETURN(auto r, b_.propose_ok(ShardId(shard), cmd, b_.node_principal()));
+      more = r.more();
+    }
+  }
+  if (!clear) return Status::ok();
+  Command done;
+  auto* d = done.mutable_file_purged();
+  d->set_ino(ino);
+  d->set_from(from);
+  d->set_epoch(epoch);
+  return b_.propose_ok(route.shard, done, b_.node_principal()).status();
+}
+
+Status FileRouter::purge_pending(const Route& route, const internal::Inode& inode) {
+  if (!inode.purge_pending()) return Status::ok();
+  return purge(route, inode.id(), inode.purge_from(), inode.data_epoch(), true);
+}
+
+Result<CommandResult> FileRouter::name_write(const Principal& who, const Route& route, Command cmd) {
+  for (int attempt = 0;; ++attempt) {
+    auto r = b_.propose(route.shard, cmd, who);
+    const auto e = static_cast<Errc>(r.errc());
+    if (e == Errc::ok) {
+      // A shrink: its bytes leave the data shards now, so the file may grow
+      // again. Should this fail, the next growth purges first.
+      if (Status st = purge_pending(route, r.inode()); !st.is_ok()) {
+        spdlog::warn("{}: purge after a shrink: {}", route.volume.path(), st.to_string());
+      }
+      return r;
+    }
+    // The file may not grow while a shrink's purge is pending (a crash or
+    // a failure left it): finish that purge, then try again.
+    if (e == Errc::failed_precondition && r.inode().purge_pending() && attempt < 3) {
+      TESSERA_TRY(purge_pending(route, r.inode()));
+      continue;
+    }
+    return status_of(r);
+  }
+}
+
+Status FileRouter::data_write(const Route& route, uint64_t ino, uint64_t epoch, uint64_t offset,
+                              std::string_view data) {
+  size_t pos = 0;
+  while (pos < data.size()) {
+    const uint64_t at = offset + pos;
+    const size_t n = std::min<size_t>(data.size() - pos, ns::kChunkBytes - at % ns::kChunkBytes);
+    Command cmd;
+    auto* w = cmd.mutable_chunk_write();
+    w->set_ino(ino);
+    w->set_epoch(epoch);
+    w->set_offset(at);
+    w->set_data(std::string(data.substr(pos, n)));
+    TESSERA_TRY(b_.propose_ok(ShardId(shard_of(route, ino, at)), std::move(cmd), b_.node_principal()).status());
+    pos += n;
+  }
+  return Status::ok();
+}
+
+struct FileRouter::Writer::State {
+  FileRouter& router;
+  Principal who;
+  std::string path;
+  Route route;
+  bool started = false;
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t in_flight = 0;
+  Status first_error;
+  uint64_t written = 0;
+  uint64_t size = 0;
+
+  Status first_error_now() {
+    std::lock_guard lk(mu);
+    return first_error;
+  }
+  void wait_below(size_t limit) {
+    std::unique_lock lk(mu);
+    cv.wait(lk, [&] { return in_flight < limit; });
+  }
+  void done(const Result<CommandResult>& r, uint64_t bytes) {
+    std::lock_guard lk(mu);
+    --in_flight;
+    if (!r.is_ok() && first_error.is_ok()) first_error = r.status();
+    if (r.is_ok()) {
+      written += bytes;
+      size = std::max(size, r->write().size());
+    }
+    cv.notify_all();
+  }
+  // One piece: the name shard's part, then the bytes.
+  Result<CommandResult> piece(Command cmd, std::string data) {
+    TESSERA_ASSIGN_OR_RETURN(auto r, router.name_write(who, route, std::move(cmd)));
+    TESSERA_TRY(router.data_write(route, r.inode().id(), r.inode().data_epoch(), r.write_offset(), data));
+    return r;
+  }
+};
+
+FileRouter::Writer::Writer(FileRouter& router, const Principal& who, std::string path)
+    : s_(new State{router, who, std::move(path)}) {
+  s_->route = router.b_.route(s_->path);
+}
+
+FileRouter::Writer::~Writer() { s_->wait_below(1); }
+
+Status FileRouter::Writer::write(const v1::WriteRequest& msg) {
+  State& s = *s_;
+  if (msg.data().size() > kWriteMessageBytesMax) {
+    return Status(Errc::too_large, s.path + ": write message of " + std::to_string(msg.data().size()) +
+                                       " bytes exceeds " + std::to_string(kWriteMessageBytesMax));
+  }
+  TESSERA_TRY(s.first_error_now());
+  auto base = [&] {
+    Command cmd;
+    auto* w = cmd.mutable_write();
+    w->set_path(s.path);
+    w->set_data_elsewhere(true);
+    w->set_append(msg.append());
+    return cmd;
+  };
+  if (!s.started) {
+    // Create and truncate before any byte, and alone: a shrink's purge
+    // must be over before the file grows.
+    s.started = true;
+    Command cmd = base();
+    cmd.mutable_write()->set_create(msg.create());
+    cmd.mutable_write()->set_truncate(msg.truncate());
+    cmd.mutable_write()->set_offset(msg.offset());
+    TESSERA_ASSIGN_OR_RETURN(auto r, s.router.name_write(s.who, s.route, std::move(cmd)));
+    s.size = r.write().size();
+  }
+  // Pieces end at chunk boundaries (appends take their offset from the
+  // name shard, so they go whole, one at a time, in order).
+  const size_t limit = msg.append() ? 1 : kPiecesInFlightMax;
+  size_t pos = 0;
+  while (pos < msg.data().size()) {
+    size_t n = msg.data().size() - pos;
+    if (!msg.append()) n = std::min<size_t>(n, ns::kChunkBytes - (msg.offset() + pos) % ns::kChunkBytes);
+    Command cmd = base();
+    cmd.mutable_write()->set_offset(msg.offset() + pos);
+    cmd.mutable_write()->set_length(n);
+    std::string data = msg.data().substr(pos, n);
+    s.wait_below(limit);
+    TESSERA_TRY(s.first_error_now());
+    {
+      std::lock_guard lk(s.mu);
+      ++s.in_flight;
+    }
+    std::thread([&s, cmd = std::move(cmd), data = std::move(data), n]() mutable {
+      auto r = s.piece(std::move(cmd), std::move(data));
+      s.done(r, n);
+    }).detach();
+    pos += n;
+  }
+  return Status::ok();
+}
+
+Result<v1::WriteResponse> FileRouter::Writer::finish() {
+  s_->wait_below(1);
+  TESSERA_TRY(s_->first_error_now());
+  if (!s_->started) return Status(Errc::invalid_argument, "write stream carried no message");
+  v1::WriteResponse resp;
+  resp.set_bytes_written(s_->written);
+  resp.set_size(s_->size);
+  return resp;
+}
+
+// ---------------------------------------------------------- create, truncate --
+
+Result<v1::Stat> FileRouter::create(const Principal& who, const std::string& path,
+                                    const internal::CreateObjectOp& op) {
+  const Route route = b_.route(path);
+  Command cmd;
+  *cmd.mutable_create() = op;
+  TESSERA_ASSIGN_OR_RETURN(auto r, name_write(who, route, std::move(cmd)));
+  auto snap = b_.snapshot();
+  storage::SnapshotReader meta(*snap, ShardId(cluster::kMetaShard));
+  return b_.to_stat(r.inode(), path, cluster::MetaReader(meta), route);
+}
+
+Result<v1::Stat> FileRouter::truncate(const Principal& who, const std::string& path, uint64_t size) {
+  const Route route = b_.route(path);
+  Command cmd;
+  cmd.mutable_set_attr()->set_path(path);
+  cmd.mutable_set_attr()->set_set_size(true);
+  cmd.mutable_set_attr()->set_size(size);
+  for (int attempt = 0;; ++attempt) {
+    auto r = b_.propose(route.shard, cmd, who);
+    if (static_cast<Errc>(r.errc()) == Errc::failed_precondition && attempt < 3) {
+      // Growing while a shrink's purge is pending: finish it first.
+      TESSERA_ASSIGN_OR_RETURN(auto inode, load_inode(who, route, path));
+      TESSERA_TRY(purge_pending(route, inode));
+      continue;
+    }
+    TESSERA_TRY(status_of(r));
+    TESSERA_TRY(purge_pending(route, r.inode()));
+    auto snap = b_.snapshot();
+    storage::SnapshotReader meta(*snap, ShardId(cluster::kMetaShard));
+    return b_.to_stat(r.inode(), path, cluster::MetaReader(meta), route);
+  }
+}
+
+// ------------------------------------------------------------------- read --
+
+Result<internal::Inode> FileRouter::load_inode(const Principal& who, const Route& route,
+                                               const std::string& path) {
+  TESSERA_TRY(b_.read_barrier(route.shard));
+  auto snap = b_.snapshot();
+  storage::SnapshotReader sr(*snap, route.shard);
+  TESSERA_ASSIGN_OR_RETURN(auto r, ns::VolumeView(sr).resolve_kind(path, who, v1::KIND_FILE, 0));
+  return r.inode;
+}
+
+Result<internal::ChunkReadReply> FileRouter::read_local(const internal::ChunkRead& req) {
+  TESSERA_TRY(b_.read_barrier(ShardId(req.shard())));
+  auto snap = b_.snapshot();
+  storage::SnapshotReader sr(*snap, ShardId(req.shard()));
+  internal::ChunkReadReply reply;
+  TESSERA_ASSIGN_OR_RETURN(*reply.mutable_data(), ns::read_chunks(sr, req.ino(), req.offset(), req.length()));
+  return reply;
+}
+
+Result<std::string> FileRouter::read_piece(uint64_t shard, uint64_t ino, uint64_t offset, uint64_t length,
+                                           std::vector<uint64_t>& barriers) {
+  if (b_.host().has_shard(ShardId(shard))) {
+    // One barrier per shard per request: it covers every write
+    // acknowledged before the request.
+    if (std::find(barriers.begin(), barriers.end(), shard) == barriers.end()) {
+      TESSERA_TRY(b_.read_barrier(ShardId(shard)));
+      barriers.push_back(shard);
+    }
+    auto snap = b_.snapshot();
+    storage::SnapshotReader sr(*snap, ShardId(shard));
+    return ns::read_chunks(sr, ino, offset, length);
+  }
+  Forwarder* f = b_.forwarder();
+  auto loc = f != nullptr ? f->locate(ShardId(shard)) : std::nullopt;
+  if (!loc) {
+    return Status(Errc::unavailable, "data shard " + std::to_string(shard) + ": no node holding it is known yet; retry");
+  }
+  internal::ChunkRead req;
+  req.set_shard(shard);
+  req.set_ino(ino);
+  req.set_offset(offset);
+  req.set_length(length);
+  auto reply = f->chunk_read(loc->node, req);
+  if (!reply.is_ok()) {
+    if (reply.status().code() == Errc::not_leader) {
+      return Status(Errc::unavailable, "data shard " + std::to_string(shard) + ": " + reply.status().message());
+    }
+    return reply.status();
+  }
+  return std::move(*reply->mutable_data());
+}
+
+Status FileRouter::read(const Principal& who, const std::string& path, uint64_t offset, uint64_t length,
+                        const std::function<bool(uint64_t, std::string_view)>& sink) {
+  const Route route = b_.route(path);
+  TESSERA_TRY(b_.read_barrier(route.shard));
+  internal::Inode inode;
+  {
+    auto snap = b_.snapshot();
+    storage::SnapshotReader sr(*snap, route.shard);
+    TESSERA_ASSIGN_OR_RETURN(auto r, ns::VolumeView(sr).resolve_kind(path, who, v1::KIND_FILE,
+                                                                     static_cast<int>(ns::Access::read)));
+    inode = r.inode;
+  }
+  const uint64_t size = inode.size();
+  if (offset >= size) return Status::ok();
+  const uint64_t end = length == 0 ? size : std::min(size, offset + std::min(length, size));
+  std::vector<uint64_t> barriers;
+  std::mutex barriers_mu;
+  // One stripe piece in flight ahead of the one being sent.
+  auto fetch = [&](uint64_t at) {
+    const uint64_t n = std::min(end, (at / kStripeBytes + 1) * kStripeBytes) - at;
+    return std::async(std::launch::async, [&, at, n]() -> Result<std::string> {
+      std::lock_guard lk(barriers_mu);
+      return read_piece(shard_of(route, inode.id(), at), inode.id(), at, n, barriers);
+    });
+  };
+  uint64_t at = offset;
+  auto next = fetch(at);
+  while (at < end) {
+    auto bytes = next.get();
+    TESSERA_TRY(bytes.status());
+    const uint64_t piece_end = at + bytes->size();
+    if (piece_end < end) next = fetch(piece_end);
+    for (size_t pos = 0; pos < bytes->size(); pos += kSinkBytesMax) {
+      const size_t n = std::min(kSinkBytesMax, bytes->size() - pos);
+      if (!sink(at + pos, std::string_view(*bytes).substr(pos, n))) {
+        if (piece_end < end) (void)next.get();
+        return Status::ok();
+      }
+    }
+    at = piece_end;
+  }
+  return Status::ok();
+}
+
+// --------------------------------------------------------------- periodic --
+
+void FileRouter::purge_doomed(const Route& route) {
+  std::vector<uint64_t> doomed;
+  {
+    auto snap = b_.snapshot();
+    storage::SnapshotReader sr(*snap, route.shard);
+    auto got = ns::doomed_files(ns::VolumeView(sr), kDoomedPerRound);
+    if (!got.is_ok() || got->empty()) return;
+    doomed = std::move(got).value();
+  }
+  Command clear;
+  for (uint64_t ino : doomed) {
+    if (Status st = purge(route, ino, 0, kRemovedEpoch, false); !st.is_ok()) {
+      spdlog::warn("{}: purging removed file inode {}: {}", route.volume.path(), ino, st.to_string());
+      break;
+    }
+    clear.mutable_clear_doomed()->add_inos(ino);
+  }
+  if (!clear.has_clear_doomed()) return;
+  auto r = b_.propose(route.shard, clear, b_.node_principal());
+  if (r.errc() != 0) spdlog::warn("{}: {}", route.volume.path(), r.message());
+}
+
+void FileRouter::run_periodic() {
+  std::vector<internal::VolumeRecord> vols;
+  {
+    auto snap = b_.snapshot();
+    storage::SnapshotReader sr(*snap, ShardId(cluster::kMetaShard));
+    auto got = cluster::MetaReader(sr).volumes();
+    if (!got.is_ok()) return;
+    vols = std::move(got).value();
+  }
+  for (const auto& v : vols) {
+    if (v.data_shards_size() == 0 || b_.host().leader(ShardId(v.shard())) != b_.host().self()) continue;
+    purge_doomed(Route{v, ShardId(v.shard())});
+  }
+}
+
+}  // namespace tessera::server

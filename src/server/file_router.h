@@ -1,0 +1,114 @@
+#pragma once
+// FileRouter: file data over a volume's data shards.
+//
+// A volume created with data shards (VolumeRecord.data_shards) keeps its
+// files' bytes in them (namespace/chunk_ops.h): chunk c of inode i lives in
+// data shard data_shard_index(i, c, n), whole 4 MiB stripes to one shard,
+// so one large file's reads and writes use every shard and so every node
+// that leads one. The volume shard (the *name shard*) keeps the inode:
+// permissions, size, times, the data epoch (namespace/file_ops.h).
+//
+//   write    per piece: the name shard first (create, truncate, permission,
+//            quota, size, mtime; for an append it assigns the offset), then
+//            the bytes to the data shard of each chunk. A crash between
+//            leaves the new size over a hole (zeros) — never stale bytes,
+//            since a piece's bytes land only after its size was allowed.
+//            Pieces of one stream are pipelined (8 in flight; appends one
+//            at a time, in order).
+//   shrink   (truncate, create with truncate) the name shard sets the size,
+//            bumps the file's data epoch and marks a purge pending; the
+//            router purges the bytes past the new size from every data
+//            shard (writes older than the epoch that arrive later are
+//            dropped there), then clears the mark. While it is pending the
+//            file may not grow, so bytes of a shrunk region never reappear;
+//            a writer that finds it pending (a crash left it) purges first.
+//   read     permission and size after a read barrier on the name shard;
+//            each stripe piece from its data shard, here (one read barrier
+//            per shard per request) or on a node holding it ("chunk_read"),
+//            one piece read ahead.
+//   removal  the name shard lists removed files (doomed); its leader purges
+//            their bytes from every data shard, then forgets them.
+// Volumes without data shards keep chunks in the name shard (file_ops.cc)
+// and are served as before (files_service.cc).
+//
+// Thread safety: every method may be called from any request thread.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "tessera/internal/state.pb.h"
+#include "tessera/v1/tessera.pb.h"
+
+namespace tessera::server {
+
+class Backend;
+struct Route;
+
+class FileRouter {
+ public:
+  explicit FileRouter(Backend& backend);
+  ~FileRouter();
+
+  // Whether the volume of `route` keeps file data in data shards.
+  static bool sharded(const Route& route);
+
+  // One write stream (tessera.v1.Files.Write) to a sharded volume.
+  class Writer {
+   public:
+    Writer(FileRouter& router, const internal::Principal& who, std::string path);
+    ~Writer();  // waits for the pieces in flight
+    // A message of the stream; the first may create or truncate.
+    Status write(const tessera::v1::WriteRequest& msg);
+    // Waits for every piece; the stream's answer.
+    Result<tessera::v1::WriteResponse> finish();
+
+   private:
+    struct State;
+    std::unique_ptr<State> s_;
+  };
+
+  Result<tessera::v1::Stat> create(const internal::Principal& who, const std::string& path,
+                                   const internal::CreateObjectOp& op);
+  Result<tessera::v1::Stat> truncate(const internal::Principal& who, const std::string& path,
+                                     uint64_t size);
+  // Reads [offset, offset + length) (length 0: to the end), calling `sink`
+  // with consecutive pieces of at most 1 MiB; false from sink stops.
+  Status read(const internal::Principal& who, const std::string& path, uint64_t offset,
+              uint64_t length, const std::function<bool(uint64_t, std::string_view)>& sink);
+
+  // Reads a data shard this node holds, after a read barrier on it. The
+  // "chunk_read" peer call.
+  Result<internal::ChunkReadReply> read_local(const internal::ChunkRead& req);
+
+  // Purges the data of removed files of the volumes whose name shard this
+  // node leads.
+  void run_periodic();
+
+ private:
+  // The name shard's part of a write, purging first when a shrink's purge
+  // is pending; the result carries the inode and write_offset.
+  Result<internal::CommandResult> name_write(const internal::Principal& who, const Route& route,
+                                             internal::Command cmd);
+  // Writes bytes at `offset` of inode `ino` to the data shards.
+  Status data_write(const Route& route, uint64_t ino, uint64_t epoch, uint64_t offset,
+                    std::string_view data);
+  // Purges inode `ino`'s bytes from `from` on at `epoch` from every data
+  // shard of the volume; with `clear`, then clears the pending mark.
+  Status purge(const Route& route, uint64_t ino, uint64_t from, uint64_t epoch, bool clear);
+  // Purges the pending shrink of the file at `path`, if any.
+  Status purge_pending(const Route& route, const internal::Inode& inode);
+  Result<internal::Inode> load_inode(const internal::Principal& who, const Route& route,
+                                     const std::string& path);
+  Result<std::string> read_piece(uint64_t shard, uint64_t ino, uint64_t offset, uint64_t length,
+                                 std::vector<uint64_t>& barriers);
+  void purge_doomed(const Route& route);
+
+  Backend& b_;
+};
+
+}  // namespace tessera::server
