@@ -230,5 +230,25 @@ TEST_F(TableRouterTest, ASplitWhoseNewShardIsGoneIsAbortedAndItsKeysUnfrozen) {
   expect_all_rows();
 }
 
+TEST_F(TableRouterTest, ATabletOfOneRowIsNotSplit) {
+  ASSERT_TRUE(tables_.create_table(admin_, "/one", 0).is_ok());
+  v1::RowOp op;
+  op.mutable_put()->set_document(doc_of(1));
+  ASSERT_TRUE(tables_.write(admin_, "/one", "only", {op}).is_ok());
+  uint64_t shard = 0;
+  {
+    auto snap = backend_.snapshot();
+    storage::SnapshotReader sr(*snap, backend_.route("/one").shard);
+    auto t = ns::open_table(ns::VolumeView(sr), admin_, "/one", 0);
+    ASSERT_TRUE(t.is_ok());
+    shard = t->tablets[0].shard();
+  }
+  tables_.set_split_bytes(1);
+  // Nothing to split is not a failure (the splitter would log it each round).
+  EXPECT_TRUE(tables_.split(shard).is_ok());
+  EXPECT_TRUE(info(shard).split_key().empty());
+  EXPECT_TRUE(info(shard).end_key().empty());
+}
+
 }  // namespace
 }  // namespace tessera::server
