@@ -10,6 +10,8 @@ Environment:
   TESSERA_PYGEN           directory with generated tessera/v1/*_pb2*.py; when
                           unset the stubs are generated into a temporary
                           directory with /usr/bin/protoc.
+  TESSERAD_ARGS           extra tesserad flags, space-separated (for example
+                          "--file-data-shards 4" to run the suite over data shards)
 """
 
 import atexit
@@ -400,7 +402,7 @@ class Server:
             log = open(self.log_path, "ab")
             self.proc = subprocess.Popen(
                 [TESSERAD, "--data-dir", self.data_dir, "--grpc-addr", self.grpc_addr,
-                 "--http-addr", self.http_addr],
+                 "--http-addr", self.http_addr, *os.environ.get("TESSERAD_ARGS", "").split()],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, env=self._env())
             log.close()
