@@ -22,18 +22,14 @@ constexpr int kRowOpsMax = 1000;
 // Nesting of objects and arrays in a document. Serialising and copying a
 // document recurse once per level, so apply must not meet unbounded depth.
 constexpr int kDocumentDepthMax = 128;
-constexpr uint32_t kScanLimitDefault = 1000;
-constexpr uint32_t kScanLimitMax = 10000;
-// Keys + documents in one scan response (under gRPC's default 4 MiB message);
-// a page holds at least one row.
-constexpr size_t kScanBytesMax = 3u << 20;
 // Bytes of a key shown in an error message.
 constexpr size_t kShownKeyBytesMax = 64;
 
 constexpr char kHexDigits[] = "0123456789abcdef";
 
-// Page tokens are the last returned key, hex-encoded.
-std::string encode_token(std::string_view key) {
+}  // namespace
+
+std::string encode_page_token(std::string_view key) {
   std::string out;
   out.reserve(key.size() * 2);
   for (char ch : key) {
@@ -43,6 +39,8 @@ std::string encode_token(std::string_view key) {
   }
   return out;
 }
+
+namespace {
 
 std::optional<std::string> decode_token(std::string_view token) {
   auto nibble = [](char c) -> int {
@@ -342,7 +340,7 @@ Result<tessera::v1::ScanResponse> scan_stored_rows(const storage::StateReader& s
     return true;
   }));
   TESSERA_TRY(inner);
-  if (more) resp.set_next_page_token(encode_token(resp.rows(resp.rows_size() - 1).key()));
+  if (more) resp.set_next_page_token(encode_page_token(resp.rows(resp.rows_size() - 1).key()));
   return resp;
 }
 

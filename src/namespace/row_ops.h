@@ -22,6 +22,15 @@ namespace tessera::ns {
 
 inline constexpr size_t kRowKeyBytesMax = 4096;
 inline constexpr size_t kDocumentBytesMax = 1u << 20;
+// Rows in one scan page: req.limit, 0 meaning the default.
+inline constexpr uint32_t kScanLimitDefault = 1000;
+inline constexpr uint32_t kScanLimitMax = 10000;
+// Keys + documents in one scan response (under gRPC's default 4 MiB
+// message); a page holds at least one row.
+inline constexpr size_t kScanBytesMax = 3u << 20;
+
+// A scan's page token: the last key returned, hex-encoded.
+std::string encode_page_token(std::string_view key);
 
 // `key` with bytes outside printable ASCII (and '\') as \xNN, cut at 64
 // bytes: how messages show a row key.

@@ -171,6 +171,10 @@ class Backend {
   // leadership to the member the shard id picks, so leaders spread.
   // Placement heals whatever this leaves short.
   Status grow_shard(ShardId shard, uint64_t volume_id);
+  // Removes the meta records of shards nothing refers to any more (a
+  // removed stream's partitions, a removed table's tablets, a creation
+  // that failed); the meta leader then drops every replica of them.
+  void release_shards(const std::vector<uint64_t>& shards);
 
   // The principal of the node's own commands (an administrator).
   internal::Principal node_principal() const;

@@ -26,7 +26,6 @@ using internal::CommandResult;
 using internal::Principal;
 
 constexpr size_t kPiecesInFlightMax = 8;
-constexpr size_t kWriteMessageBytesMax = 4u << 20;
 constexpr uint64_t kStripeBytes = ns::kStripeChunks * ns::kChunkBytes;
 constexpr size_t kSinkBytesMax = 1u << 20;
 constexpr size_t kDoomedPerRound = 64;
@@ -161,10 +160,6 @@ FileRouter::Writer::~Writer() { s_->wait_below(1); }
 
 Status FileRouter::Writer::write(const v1::WriteRequest& msg) {
   State& s = *s_;
-  if (msg.data().size() > kWriteMessageBytesMax) {
-    return Status(Errc::too_large, s.path + ": write message of " + std::to_string(msg.data().size()) +
-                                       " bytes exceeds " + std::to_string(kWriteMessageBytesMax));
-  }
   TESSERA_TRY(s.first_error_now());
   auto base = [&] {
     Command cmd;
@@ -324,13 +319,11 @@ Status FileRouter::read(const Principal& who, const std::string& path, uint64_t 
   const uint64_t size = inode.size();
   if (offset >= size) return Status::ok();
   const uint64_t end = length == 0 ? size : std::min(size, offset + std::min(length, size));
-  std::vector<uint64_t> barriers;
-  std::mutex barriers_mu;
+  std::vector<uint64_t> barriers;  // only the one fetch in flight touches it
   // One stripe piece in flight ahead of the one being sent.
   auto fetch = [&](uint64_t at) {
     const uint64_t n = std::min(end, (at / kStripeBytes + 1) * kStripeBytes) - at;
     return std::async(std::launch::async, [&, at, n]() -> Result<std::string> {
-      std::lock_guard lk(barriers_mu);
       return read_piece(shard_of(route, inode.id(), at), inode.id(), at, n, barriers);
     });
   };

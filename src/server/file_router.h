@@ -62,7 +62,8 @@ class FileRouter {
    public:
     Writer(FileRouter& router, const internal::Principal& who, std::string path);
     ~Writer();  // waits for the pieces in flight
-    // A message of the stream; the first may create or truncate.
+    // A message of the stream (its size checked by the caller); the first
+    // may create or truncate.
     Status write(const tessera::v1::WriteRequest& msg);
     // Waits for every piece; the stream's answer.
     Result<tessera::v1::WriteResponse> finish();

@@ -102,15 +102,15 @@ class FilesService final : public v1::Files::Service {
           route = b_.route(path);
           if (FileRouter::sharded(route)) sharded = std::make_unique<FileRouter::Writer>(b_.files(), who, path);
         }
-        if (sharded) {
-          first = false;
-          TESSERA_TRY(sharded->write(msg));
-          continue;
-        }
         if (msg.data().size() > kWriteMessageBytesMax) {
           (void)window.drain();
           return Status(Errc::too_large, path + ": write message of " + std::to_string(msg.data().size()) +
                                              " bytes exceeds " + std::to_string(kWriteMessageBytesMax));
+        }
+        if (sharded) {
+          first = false;
+          TESSERA_TRY(sharded->write(msg));
+          continue;
         }
         if (Status st = window.first_error(); !st.is_ok()) {
           (void)window.drain();  // callbacks reference `window`

@@ -5,7 +5,6 @@
 #include "namespace/paths.h"
 #include "server/read_view.h"
 #include "server/rpc.h"
-#include "server/stream_router.h"
 #include "server/services.h"
 #include "tessera/v1/tessera.grpc.pb.h"
 
@@ -153,9 +152,10 @@ class NamespaceService final : public v1::Namespace::Service {
       *cmd.mutable_remove() = *req;
       cmd.mutable_remove()->set_path(path);
       auto res = b_.propose(r.shard, cmd, who);
-      // Removed streams leave their partition shards behind (a shard no
-      // topic refers to is also found and released later, after a crash).
-      b_.streams().release_shards({res.shards().begin(), res.shards().end()});
+      // Removed streams and tables leave their partition and tablet shards
+      // behind (one nothing refers to is also found and released later,
+      // after a crash).
+      b_.release_shards({res.shards().begin(), res.shards().end()});
       return status_of(res);
     });
   }
@@ -174,7 +174,7 @@ class NamespaceService final : public v1::Namespace::Service {
       cmd.mutable_rename()->set_dst(dst);
       cmd.mutable_rename()->set_no_replace(req->no_replace());
       auto res = b_.propose(rs.shard, cmd, who);
-      b_.streams().release_shards({res.shards().begin(), res.shards().end()});  // a replaced stream's
+      b_.release_shards({res.shards().begin(), res.shards().end()});  // a replaced stream's or table's
       return status_of(res);
     });
   }

@@ -43,4 +43,23 @@ class ReadView {
   cluster::MetaReader meta_;
 };
 
+// Reads the volume shard `shard` through `read(const ns::VolumeView&)`,
+// which returns a Result. With `barrier`, after a read barrier (a
+// linearizable read). Without, from this node's replica as it is, which may
+// lag a change made through another node: a refusal is only final once the
+// replica caught up (a barrier, then one more read). A node holding no
+// replica reads after a barrier, which redirects.
+template <typename Read>
+auto read_caught_up(Backend& backend, ShardId shard, bool barrier, Read&& read)
+    -> decltype(read(std::declval<const ns::VolumeView&>())) {
+  if (barrier || !backend.host().has_shard(shard)) TESSERA_TRY(backend.read_barrier(shard));
+  for (bool caught_up = barrier;; caught_up = true) {
+    auto snap = backend.snapshot();
+    storage::SnapshotReader sr(*snap, shard);
+    auto got = read(ns::VolumeView(sr));
+    if (got.is_ok() || caught_up) return got;
+    TESSERA_TRY(backend.read_barrier(shard));
+  }
+}
+
 }  // namespace tessera::server

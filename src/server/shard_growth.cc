@@ -1,4 +1,5 @@
-// Backend::grow_shard: a freshly created shard reaches its replication
+// Backend::grow_shard and release_shards: the start and end of a shard's
+// life in the meta shard. A freshly created shard reaches its replication
 // factor before it is used, so nothing acknowledged on it rests on one node
 // while the placement controller (one step per heartbeat) would catch up.
 
@@ -105,6 +106,14 @@ Status Backend::grow_shard(ShardId shard, uint64_t volume_id) {
     if (to != host_.self()) (void)host_.transfer_leader(shard, to);
   }
   return Status::ok();
+}
+
+void Backend::release_shards(const std::vector<uint64_t>& shards) {
+  if (shards.empty()) return;
+  internal::Command cmd;
+  for (uint64_t id : shards) cmd.mutable_remove_shards()->add_shards(id);
+  auto r = propose(ShardId(cluster::kMetaShard), cmd, node_principal());
+  if (r.errc() != 0) spdlog::warn("releasing {} shards: {}", shards.size(), r.message());
 }
 
 }  // namespace tessera::server

@@ -11,6 +11,7 @@
 #include "namespace/permissions.h"
 #include "namespace/stream_ops.h"
 #include "server/backend.h"
+#include "server/read_view.h"
 
 namespace tessera::server {
 namespace {
@@ -41,17 +42,10 @@ StreamRouter::StreamRouter(Backend& backend) : b_(backend) {}
 
 Result<ns::StreamTopic> StreamRouter::open(const Principal& who, const std::string& path,
                                            const std::string& topic, int want, bool barrier) {
-  Route r = b_.route(path);
-  if (barrier || !b_.host().has_shard(r.shard)) TESSERA_TRY(b_.read_barrier(r.shard));
-  for (bool caught_up = barrier;; caught_up = true) {
-    auto snap = b_.snapshot();
-    storage::SnapshotReader sr(*snap, r.shard);
-    auto t = ns::open_stream_topic(ns::VolumeView(sr), who, path, topic, want);
-    // This replica may lag a topic, grant or chmod made through another
-    // node: a refusal is only final once it caught up with the leader.
-    if (t.is_ok() || caught_up) return t;
-    TESSERA_TRY(b_.read_barrier(r.shard));
-  }
+  // A topic, grant or chmod made through another node may not be here yet.
+  return read_caught_up(b_, b_.route(path).shard, barrier, [&](const ns::VolumeView& view) {
+    return ns::open_stream_topic(view, who, path, topic, want);
+  });
 }
 
 Status StreamRouter::bring_up_partition(uint64_t shard, const internal::PartitionInfo& info) {
@@ -131,7 +125,7 @@ Status StreamRouter::create_topic(const Principal& who, const std::string& path,
     for (uint64_t id : ids) c->add_shards(id);
     st = b_.propose_ok(route.shard, cmd, who).status();
   }
-  if (!st.is_ok()) release_shards(ids);
+  if (!st.is_ok()) b_.release_shards(ids);
   return st;
 }
 
@@ -326,14 +320,6 @@ Result<v1::ListTopicsResponse> StreamRouter::list_topics(const Principal& who, c
   return resp;
 }
 
-void StreamRouter::release_shards(const std::vector<uint64_t>& shards) {
-  if (shards.empty()) return;
-  Command cmd;
-  for (uint64_t id : shards) cmd.mutable_remove_shards()->add_shards(id);
-  auto r = b_.propose(ShardId(cluster::kMetaShard), cmd, b_.node_principal());
-  if (r.errc() != 0) spdlog::warn("releasing {} partition shards: {}", shards.size(), r.message());
-}
-
 void StreamRouter::report_usage(uint64_t shard) {
   internal::PartitionInfo info;
   {
@@ -368,7 +354,7 @@ void StreamRouter::report_usage(uint64_t shard) {
     // replica merely lags a volume created moments ago.
     if (now_ms() - info.created_ms() >= kOrphanAfterMs && b_.read_barrier(ShardId(cluster::kMetaShard)).is_ok() &&
         !b_.volume_by_id(info.volume_id())) {
-      release_shards({shard});
+      b_.release_shards({shard});
     }
     return;
   }
@@ -382,7 +368,7 @@ void StreamRouter::report_usage(uint64_t shard) {
   auto r = b_.propose(ShardId(vol->shard()), cmd, b_.node_principal());
   if (static_cast<Errc>(r.errc()) == Errc::not_found) {
     // No topic refers to this shard: removed, or its creation failed.
-    if (now_ms() - info.created_ms() >= kOrphanAfterMs) release_shards({shard});
+    if (now_ms() - info.created_ms() >= kOrphanAfterMs) b_.release_shards({shard});
     return;
   }
   if (r.errc() != 0) return;

@@ -78,10 +78,6 @@ class StreamRouter {
   Result<internal::PartitionReadReply> read_local(const internal::PartitionRead& req,
                                                   const std::function<bool()>& cancelled = {});
 
-  // Removes the meta records of partition shards no topic refers to any
-  // more; their replicas are then dropped by the meta leader.
-  void release_shards(const std::vector<uint64_t>& shards);
-
   // Usage reports, grant shrinking, orphan release and, when `retention`,
   // retention (see above).
   void run_periodic(bool retention);

@@ -16,7 +16,7 @@
 #include "namespace/table_ops.h"
 #include "namespace/tablet_ops.h"
 #include "server/backend.h"
-#include "server/stream_router.h"
+#include "server/read_view.h"
 
 namespace tessera::server {
 namespace {
@@ -34,21 +34,6 @@ constexpr int kWrite = static_cast<int>(ns::Access::write);
 // How long a request keeps retrying a tablet that split under it, or whose
 // keys are being copied to a new tablet.
 constexpr int64_t kMovedRetryMs = 30000;
-constexpr uint32_t kScanLimitDefault = 1000;
-constexpr uint32_t kScanLimitMax = 10000;
-constexpr size_t kScanBytesMax = 3u << 20;
-
-// Page tokens: the last key returned, hex (as row_ops.cc writes them).
-std::string page_token(std::string_view key) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (char ch : key) {
-    auto c = static_cast<unsigned char>(ch);
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
 
 // A refusal that proves the write was not applied because the tablet's
 // range moved: the key left the tablet (out_of_range) or is being copied
@@ -98,17 +83,10 @@ void TableRouter::stop() {
 
 Result<ns::TableTablets> TableRouter::open(const Principal& who, const std::string& path, int want,
                                            bool barrier) {
-  Route r = b_.route(path);
-  if (barrier || !b_.host().has_shard(r.shard)) TESSERA_TRY(b_.read_barrier(r.shard));
-  for (bool caught_up = barrier;; caught_up = true) {
-    auto snap = b_.snapshot();
-    storage::SnapshotReader sr(*snap, r.shard);
-    auto t = ns::open_table(ns::VolumeView(sr), who, path, want);
-    // This replica may lag a create or chmod made through another node: a
-    // refusal is only final once it caught up with the leader.
-    if (t.is_ok() || caught_up) return t;
-    TESSERA_TRY(b_.read_barrier(r.shard));
-  }
+  // A create, chmod or split made through another node may not be here yet.
+  return read_caught_up(b_, b_.route(path).shard, barrier, [&](const ns::VolumeView& view) {
+    return ns::open_table(view, who, path, want);
+  });
 }
 
 Status TableRouter::bring_up(uint64_t shard, const TabletInfo& info) {
@@ -122,10 +100,6 @@ Status TableRouter::bring_up(uint64_t shard, const TabletInfo& info) {
     spdlog::warn("tablet shard {}: {}", shard, st.to_string());
   }
   return Status::ok();
-}
-
-void TableRouter::release_shards(const std::vector<uint64_t>& shards) {
-  b_.streams().release_shards(shards);
 }
 
 Result<v1::Stat> TableRouter::create_table(const Principal& who, const std::string& path, uint32_t mode) {
@@ -175,7 +149,7 @@ Result<v1::Stat> TableRouter::create_table(const Principal& who, const std::stri
     if (stat.is_ok()) return stat;
     st = stat.status();
   }
-  release_shards({shard});
+  b_.release_shards({shard});
   return st;
 }
 
@@ -289,7 +263,7 @@ Result<v1::GetRowResponse> TableRouter::get(const Principal& who, const v1::GetR
 }
 
 Result<v1::ScanResponse> TableRouter::scan(const Principal& who, const v1::ScanRequest& req) {
-  const uint32_t limit = req.limit() == 0 ? kScanLimitDefault : std::min(req.limit(), kScanLimitMax);
+  const uint32_t limit = req.limit() == 0 ? ns::kScanLimitDefault : std::min(req.limit(), ns::kScanLimitMax);
   v1::ScanResponse resp;
   size_t bytes = 0;
   v1::ScanRequest sub = req;  // the rest of the scan: from after the last row returned
@@ -320,7 +294,7 @@ Result<v1::ScanResponse> TableRouter::scan(const Principal& who, const v1::ScanR
       const std::string next_start = last ? std::string() : t.tablets[i + 1].start_key();
       for (auto& row : *reply->mutable_scan()->mutable_rows()) {
         bytes += row.key().size() + row.document().size();
-        sub.set_page_token(page_token(row.key()));
+        sub.set_page_token(ns::encode_page_token(row.key()));
         *resp.add_rows() = std::move(row);
       }
       if (!reply->scan().next_page_token().empty()) {
@@ -334,8 +308,8 @@ Result<v1::ScanResponse> TableRouter::scan(const Principal& who, const v1::ScanR
       const bool past_prefix = !req.prefix().empty() && !next_start.starts_with(req.prefix()) &&
                                next_start > req.prefix();
       if (past_end || past_prefix) return resp;
-      if (static_cast<uint32_t>(resp.rows_size()) >= limit || bytes >= kScanBytesMax) {
-        if (resp.rows_size() > 0) resp.set_next_page_token(page_token(resp.rows(resp.rows_size() - 1).key()));
+      if (static_cast<uint32_t>(resp.rows_size()) >= limit || bytes >= ns::kScanBytesMax) {
+        if (resp.rows_size() > 0) resp.set_next_page_token(ns::encode_page_token(resp.rows(resp.rows_size() - 1).key()));
         return resp;
       }
     }

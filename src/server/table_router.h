@@ -103,7 +103,6 @@ class TableRouter {
   // Initialises a tablet shard created here and grows it to the volume's
   // replication.
   Status bring_up(uint64_t shard, const internal::TabletInfo& info);
-  void release_shards(const std::vector<uint64_t>& shards);
   // Asks the name shard for a grant covering `want` more bytes for the
   // tablet that refused, and raises the tablet's grant to it.
   Status grow_grant(const ns::TableTablets& t, size_t index, const internal::TabletInfo& refused,

@@ -77,7 +77,7 @@ void TableRouter::report_usage(uint64_t shard, const TabletInfo& tablet) {
     // replica merely lags a volume created moments ago.
     if (now_ms() - info.created_ms() >= kOrphanAfterMs &&
         b_.read_barrier(ShardId(cluster::kMetaShard)).is_ok() && !b_.volume_by_id(info.volume_id())) {
-      release_shards({shard});
+      b_.release_shards({shard});
     }
     return;
   }
@@ -93,7 +93,7 @@ void TableRouter::report_usage(uint64_t shard, const TabletInfo& tablet) {
   const auto e = static_cast<Errc>(r.errc());
   if (e == Errc::not_found) {
     // The table is gone, or its creation failed after this tablet was made.
-    if (now_ms() - info.created_ms() >= kOrphanAfterMs) release_shards({shard});
+    if (now_ms() - info.created_ms() >= kOrphanAfterMs) b_.release_shards({shard});
     return;
   }
   if (e != Errc::ok) return;  // failed_precondition: a split's tablet the map does not name yet
@@ -207,7 +207,7 @@ Status TableRouter::start_split(uint64_t shard, TabletInfo& info) {
     }
     st = r.status();
   }
-  release_shards({next});
+  b_.release_shards({next});
   return st;
 }
 
