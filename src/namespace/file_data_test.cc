@@ -1,6 +1,7 @@
 // Files of a volume with data shards, name shard side (file_ops.h): writes
-// with data_elsewhere, shrinks that wait for a purge, FilePurgedOp, removed
-// files recorded as doomed and ClearDoomedOp. Commands run through
+// with data_elsewhere (prepare, commit, reset), shrinks and holes that wait
+// for a purge, FilePurgedOp, removed files recorded as doomed and
+// ClearDoomedOp. Commands run through
 // VolumeMachine, as the shard host runs them.
 
 #include <gtest/gtest.h>
@@ -70,8 +71,9 @@ class FileDataTest : public ::testing::Test {
     return shard_test::run_machine(*engine_, shard, machine_, cmd, out);
   }
 
-  // A write of /f (created when missing) whose bytes go to data shards.
-  Status write(WriteArgs args, CommandResult* out = nullptr, ShardId shard = kShard) {
+  // The WRITE_PREPARE of a write of /f (created when missing) whose bytes
+  // go to data shards.
+  Status prepare(WriteArgs args, CommandResult* out = nullptr, ShardId shard = kShard) {
     Command c = shard_test::command(owner_, kNow);
     auto* w = c.mutable_write();
     w->set_path("/f");
@@ -81,7 +83,44 @@ class FileDataTest : public ::testing::Test {
     w->set_length(args.length);
     w->set_append(args.append);
     w->set_truncate(args.truncate);
+    w->set_node(7);
+    w->set_incarnation(99);
     return run(c, out, shard);
+  }
+  Status commit(uint64_t offset, uint64_t length, uint64_t epoch, bool append = false,
+                CommandResult* out = nullptr, uint64_t ino = kFile) {
+    Command c = shard_test::command(owner_, kNow);
+    auto* w = c.mutable_write();
+    w->set_path("/f");
+    w->set_data_elsewhere(true);
+    w->set_phase(internal::WRITE_COMMIT);
+    w->set_ino(ino);
+    w->set_epoch(epoch);
+    w->set_offset(offset);
+    w->set_length(length);
+    w->set_append(append);
+    return run(c, out);
+  }
+  Status reset(uint64_t size, uint64_t epoch) {
+    Command c = shard_test::command(owner_, kNow);
+    auto* w = c.mutable_write();
+    w->set_path("/f");
+    w->set_data_elsewhere(true);
+    w->set_phase(internal::WRITE_RESET);
+    w->set_ino(kFile);
+    w->set_epoch(epoch);
+    w->set_offset(size);
+    return run(c);
+  }
+  // A whole write as the server does it (without the bytes): prepare, then
+  // commit where the prepare said.
+  Status write(WriteArgs args, CommandResult* out = nullptr, ShardId shard = kShard) {
+    CommandResult prepared;
+    TESSERA_TRY(prepare(args, &prepared, shard));
+    if (out != nullptr) *out = prepared;
+    if (args.length == 0 || shard != kShard) return Status::ok();
+    return commit(prepared.write_offset(), args.length, prepared.inode().data_epoch(), args.append, out,
+                  prepared.inode().id());
   }
   Status truncate(uint64_t size, const std::string& path = "/f") {
     Command c = shard_test::command(owner_, kNow);
@@ -138,10 +177,15 @@ TEST_F(FileDataTest, InitVolumeRecordsDataShards) {
   EXPECT_EQ(twice.message(), "/: data shard 7 named twice");
 }
 
-TEST_F(FileDataTest, WriteElsewhereGrowsTheFileWithoutStoringBytes) {
+TEST_F(FileDataTest, PrepareShowsNothingUntilTheCommit) {
   CommandResult result;
-  ASSERT_TRUE(write({.offset = 10, .length = 100}, &result).is_ok());
+  ASSERT_TRUE(prepare({.offset = 10, .length = 100}, &result).is_ok());
   EXPECT_EQ(result.write_offset(), 10u);
+  EXPECT_EQ(result.inode().size(), 0u);
+  EXPECT_FALSE(result.inode().tail_clean());  // bytes may land past the size now
+  EXPECT_EQ(inode().size(), 0u);
+  EXPECT_EQ(files_bytes(), 0u);
+  ASSERT_TRUE(commit(10, 100, 0, false, &result).is_ok());
   EXPECT_EQ(result.write().bytes_written(), 100u);
   EXPECT_EQ(result.write().size(), 110u);
   EXPECT_EQ(result.inode().id(), kFile);
@@ -156,23 +200,136 @@ TEST_F(FileDataTest, WriteElsewhereGrowsTheFileWithoutStoringBytes) {
   EXPECT_EQ(files_bytes(), 110u);
 }
 
-TEST_F(FileDataTest, AppendsGoToTheEnd) {
+TEST_F(FileDataTest, AppendsReserveTheirOffsetsAndCommitInOrder) {
   CommandResult result;
-  ASSERT_TRUE(write({.length = 30, .append = true}, &result).is_ok());
+  ASSERT_TRUE(prepare({.length = 30, .append = true}, &result).is_ok());
   EXPECT_EQ(result.write_offset(), 0u);
-  ASSERT_TRUE(write({.offset = 999, .length = 20, .append = true}, &result).is_ok());
+  ASSERT_TRUE(prepare({.offset = 999, .length = 20, .append = true}, &result).is_ok());
   EXPECT_EQ(result.write_offset(), 30u);
+  ASSERT_EQ(result.inode().reservations_size(), 2);
+  EXPECT_EQ(result.inode().reservations(1).offset(), 30u);
+  EXPECT_EQ(result.inode().reservations(1).end(), 50u);
+  EXPECT_EQ(result.inode().reservations(1).node(), 7u);
+  EXPECT_EQ(result.inode().reservations(1).incarnation(), 99u);
+  EXPECT_EQ(inode().size(), 0u);
+  // The second cannot show before the first: the size would cover bytes
+  // that may never come.
+  Status early = commit(30, 20, 0, true, &result);
+  EXPECT_EQ(early.code(), Errc::failed_precondition);
+  EXPECT_EQ(early.message(), "/f: appends before offset 30 are not committed yet (size 0)");
+  EXPECT_EQ(result.inode().size(), 0u);
+  ASSERT_TRUE(commit(0, 30, 0, true, &result).is_ok());
+  EXPECT_EQ(result.inode().reservations_size(), 1);  // the first is done
+  ASSERT_TRUE(commit(30, 20, 0, true, &result).is_ok());
+  EXPECT_EQ(result.inode().size(), 50u);
+  EXPECT_EQ(result.inode().reservations_size(), 0);
+  EXPECT_EQ(files_bytes(), 50u);
+  // Committing again changes nothing (a commit whose answer was lost).
+  ASSERT_TRUE(commit(30, 20, 0, true, &result).is_ok());
   EXPECT_EQ(result.inode().size(), 50u);
   EXPECT_EQ(files_bytes(), 50u);
 }
 
+TEST_F(FileDataTest, ResetDropsStalledReservations) {
+  ASSERT_TRUE(prepare({.length = 30, .append = true}).is_ok());  // its appender goes away
+  CommandResult second;
+  ASSERT_TRUE(prepare({.length = 20, .append = true}, &second).is_ok());
+  ASSERT_EQ(second.write_offset(), 30u);
+  // A reset that saw another size or epoch does nothing.
+  ASSERT_TRUE(reset(10, 0).is_ok());
+  ASSERT_TRUE(reset(0, 5).is_ok());
+  EXPECT_FALSE(inode().purge_pending());
+  ASSERT_TRUE(reset(0, 0).is_ok());
+  Inode f = inode();
+  EXPECT_TRUE(f.purge_pending());  // bytes past the size go, at a new epoch
+  EXPECT_EQ(f.purge_from(), 0u);
+  EXPECT_EQ(f.data_epoch(), 1u);
+  EXPECT_EQ(f.reservations_size(), 0);
+  EXPECT_EQ(commit(30, 20, 0, true).code(), Errc::failed_precondition);  // written again
+  ASSERT_TRUE(purged(0, 1).is_ok());
+  EXPECT_TRUE(inode().tail_clean());
+  CommandResult again;
+  ASSERT_TRUE(prepare({.length = 20, .append = true}, &again).is_ok());
+  EXPECT_EQ(again.write_offset(), 0u);
+  EXPECT_EQ(again.inode().data_epoch(), 1u);
+  ASSERT_TRUE(commit(0, 20, 1, true).is_ok());
+  EXPECT_EQ(inode().size(), 20u);
+}
+
+TEST_F(FileDataTest, CommitRefusedWhenTheEpochMovedOrTheFileWasReplaced) {
+  ASSERT_TRUE(write({.length = 1000}).is_ok());
+  CommandResult prepared;
+  ASSERT_TRUE(prepare({.offset = 900, .length = 200}, &prepared).is_ok());
+  ASSERT_TRUE(truncate(500).is_ok());  // the data shards may drop the bytes
+  CommandResult result;
+  Status moved = commit(900, 200, prepared.inode().data_epoch(), false, &result);
+  EXPECT_EQ(moved.code(), Errc::failed_precondition);
+  EXPECT_EQ(moved.message(),
+            "/f: the file's data epoch moved from 0 to 1 (a truncate or purge) after the bytes "
+            "went out; write them again");
+  EXPECT_EQ(inode().size(), 500u);
+  ASSERT_TRUE(purged(500, 1).is_ok());
+  ASSERT_TRUE(remove("/f").is_ok());
+  ASSERT_TRUE(prepare({.length = 0}).is_ok());  // "/f" again, a new inode, epoch 0
+  Status replaced = commit(0, 10, 0);
+  EXPECT_EQ(replaced.code(), Errc::not_found);
+  EXPECT_EQ(replaced.message(), "/f: removed or replaced while being written");
+  EXPECT_EQ(inode().size(), 0u);
+}
+
+TEST_F(FileDataTest, AHoleOverUnfinishedWritesPurgesFirst) {
+  ASSERT_TRUE(write({.length = 100}).is_ok());  // its bytes may lie past 100 too
+  CommandResult result;
+  ASSERT_TRUE(prepare({.offset = 300, .length = 10}, &result).is_ok());
+  EXPECT_TRUE(result.inode().purge_pending());
+  EXPECT_EQ(result.inode().purge_from(), 100u);
+  EXPECT_EQ(result.inode().data_epoch(), 1u);
+  EXPECT_EQ(inode().size(), 100u);
+  ASSERT_TRUE(purged(100, 1).is_ok());
+  ASSERT_TRUE(prepare({.offset = 300, .length = 10}, &result).is_ok());
+  EXPECT_FALSE(result.inode().purge_pending());  // clean now: the hole may stay
+  EXPECT_EQ(result.write_offset(), 300u);
+  ASSERT_TRUE(commit(300, 10, 1).is_ok());
+  EXPECT_EQ(inode().size(), 310u);
+  // Extending by truncate needs a clean tail too; a prepare at the new
+  // size purges.
+  Status grow = truncate(400);
+  EXPECT_EQ(grow.code(), Errc::failed_precondition);
+  EXPECT_EQ(inode().size(), 310u);
+  ASSERT_TRUE(prepare({.offset = 400}, &result).is_ok());
+  EXPECT_TRUE(result.inode().purge_pending());
+  ASSERT_TRUE(purged(310, 2).is_ok());
+  ASSERT_TRUE(truncate(400).is_ok());
+  EXPECT_EQ(inode().size(), 400u);
+  EXPECT_TRUE(inode().tail_clean());
+  EXPECT_EQ(files_bytes(), 400u);
+}
+
+TEST_F(FileDataTest, ANewFileMayStartWithAHole) {
+  CommandResult result;
+  ASSERT_TRUE(prepare({.offset = 1000, .length = 10}, &result).is_ok());
+  EXPECT_FALSE(result.inode().purge_pending());
+  ASSERT_TRUE(commit(1000, 10, 0).is_ok());
+  EXPECT_EQ(inode().size(), 1010u);
+}
+
 TEST_F(FileDataTest, WriteElsewhereChecksQuotaAndArguments) {
   ASSERT_TRUE(write({.offset = kQuota - 4, .length = 4}).is_ok());
-  Status over = write({.offset = kQuota, .length = 1});
+  Status over = prepare({.offset = kQuota - 1, .length = 2});  // refused before any byte goes
   EXPECT_EQ(over.code(), Errc::quota_exceeded);
+  EXPECT_EQ(commit(kQuota - 1, 2, 0).code(), Errc::quota_exceeded);
   EXPECT_EQ(inode().size(), kQuota);
   Status big = write({.length = kWriteBytesMax + 1});
   EXPECT_EQ(big.code(), Errc::too_large);
+  // One commit may cover several writes of a stream, not past the maximum size.
+  EXPECT_EQ(commit(kFileBytesMax, 1, 0).code(), Errc::too_large);
+  Command phase = shard_test::command(owner_, kNow);
+  phase.mutable_write()->set_path("/f");
+  phase.mutable_write()->set_data_elsewhere(true);
+  phase.mutable_write()->set_phase(static_cast<internal::WritePhase>(7));
+  Status unknown = run(phase);
+  EXPECT_EQ(unknown.code(), Errc::invalid_argument);
+  EXPECT_EQ(unknown.message(), "/f: unknown write phase 7");
   Command with_data = shard_test::command(owner_, kNow);
   with_data.mutable_write()->set_path("/f");
   with_data.mutable_write()->set_data_elsewhere(true);
@@ -218,7 +375,7 @@ TEST_F(FileDataTest, GrowthWaitsForThePurge) {
   ASSERT_TRUE(write({.length = 1000}).is_ok());
   ASSERT_TRUE(truncate(500).is_ok());
   CommandResult result;
-  Status grow = write({.offset = 450, .length = 100}, &result);
+  Status grow = prepare({.offset = 450, .length = 100}, &result);
   EXPECT_EQ(grow.code(), Errc::failed_precondition);
   EXPECT_EQ(grow.message(),
             "/f: cannot grow the file while its bytes from 500 on are purged from the data "
@@ -226,14 +383,15 @@ TEST_F(FileDataTest, GrowthWaitsForThePurge) {
   EXPECT_TRUE(result.inode().purge_pending());
   EXPECT_EQ(result.inode().size(), 500u);
   EXPECT_EQ(truncate(501).code(), Errc::failed_precondition);
-  EXPECT_EQ(write({.length = 1, .append = true}).code(), Errc::failed_precondition);
+  EXPECT_EQ(prepare({.length = 1, .append = true}).code(), Errc::failed_precondition);
   EXPECT_EQ(inode().size(), 500u);
   EXPECT_EQ(files_bytes(), 500u);
   ASSERT_TRUE(purged(500, 1).is_ok());
   EXPECT_FALSE(inode().purge_pending());
+  EXPECT_TRUE(inode().tail_clean());
+  ASSERT_TRUE(truncate(600).is_ok());  // a clean tail: the hole needs no purge
   ASSERT_TRUE(write({.offset = 450, .length = 100}).is_ok());
-  EXPECT_EQ(inode().size(), 550u);
-  ASSERT_TRUE(truncate(600).is_ok());
+  EXPECT_EQ(inode().size(), 600u);
   EXPECT_EQ(files_bytes(), 600u);
   EXPECT_FALSE(inode().purge_pending());
 }
@@ -242,13 +400,13 @@ TEST_F(FileDataTest, TruncatingWriteShrinksAndRefusesBytesUntilThePurge) {
   ASSERT_TRUE(write({.length = 1000}).is_ok());
   const uint64_t version = inode().version();
   CommandResult result;
-  Status refused = write({.length = 10, .truncate = true}, &result);
+  Status refused = prepare({.length = 10, .truncate = true}, &result);
   EXPECT_EQ(refused.code(), Errc::failed_precondition);
   EXPECT_FALSE(result.inode().purge_pending());  // the stored inode: truncate alone first
   EXPECT_EQ(result.inode().size(), 1000u);
   EXPECT_EQ(inode().version(), version);
   EXPECT_EQ(files_bytes(), 1000u);
-  ASSERT_TRUE(write({.length = 0, .truncate = true}, &result).is_ok());
+  ASSERT_TRUE(prepare({.length = 0, .truncate = true}, &result).is_ok());
   EXPECT_EQ(result.inode().size(), 0u);
   EXPECT_TRUE(result.inode().purge_pending());
   EXPECT_EQ(result.inode().purge_from(), 0u);

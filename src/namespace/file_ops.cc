@@ -65,10 +65,14 @@ Status growth_refused(std::string_view subject, const Inode& file) {
 
 // A shrink to `size` on a volume with data shards: the bytes past it go by
 // a purge at the next data epoch.
+// Writes prepared at older epochs are then dropped, and so are the append
+// reservations.
 void mark_purge(Inode& file, uint64_t size) {
   file.set_purge_from(file.purge_pending() ? std::min(file.purge_from(), size) : size);
   file.set_purge_pending(true);
   file.set_data_epoch(file.data_epoch() + 1);
+  file.clear_reservations();
+  file.set_tail_clean(false);
 }
 
 // Drops the chunks of `file` past `size` (< its size `old`) from this shard:
@@ -112,7 +116,7 @@ Status store_bytes(VolumeTxn& txn, uint64_t ino, uint64_t offset, const std::str
 
 // The length of a write's bytes: its data, or with data_elsewhere (on a
 // volume with data shards only, without data) op.length; at most
-// kWriteBytesMax.
+// kWriteBytesMax (a COMMIT may cover several writes: kFileBytesMax).
 Result<uint64_t> write_length(const internal::VolumeState& vol, const internal::WriteOp& op) {
   const bool elsewhere = op.data_elsewhere();
   auto refuse = [&](const char* why) {
@@ -126,11 +130,121 @@ Result<uint64_t> write_length(const internal::VolumeState& vol, const internal::
     return refuse("the volume keeps file bytes in data shards; write them there");
   }
   const uint64_t length = elsewhere ? op.length() : op.data().size();
-  if (length > kWriteBytesMax) {
+  const uint64_t max = elsewhere && op.phase() == internal::WRITE_COMMIT ? kFileBytesMax : kWriteBytesMax;
+  if (length > max) {
     return Status(Errc::too_large, op.path() + ": write of " + std::to_string(length) +
-                                       " bytes exceeds " + std::to_string(kWriteBytesMax));
+                                       " bytes exceeds " + std::to_string(max));
   }
   return length;
+}
+
+// Where a write's bytes end, or too_large past the maximum file size.
+Result<uint64_t> write_end(const internal::WriteOp& op, uint64_t offset, uint64_t length) {
+  if (offset > kFileBytesMax || length > kFileBytesMax - offset) {
+    return Status(Errc::too_large, op.path() + ": write past the maximum file size");
+  }
+  return offset + length;
+}
+
+// Sets the times and version of a file whose data changed, and stores it.
+void touch(VolumeTxn& txn, Inode& file, int64_t now_ms) {
+  file.set_mtime_ms(now_ms);
+  file.set_ctime_ms(now_ms);
+  file.set_version(file.version() + 1);
+  txn.put_inode(file);
+}
+
+// WRITE_PREPARE (see file_ops.h).
+Status prepare_write(VolumeTxn& txn, const internal::Command& cmd, uint64_t length,
+                     internal::CommandResult& result) {
+  const auto& op = cmd.write();
+  TESSERA_ASSIGN_OR_RETURN(Inode file, open_for_write(txn, cmd));
+  const Inode stored = file;  // a refusal reports the inode unchanged
+  if (op.truncate()) TESSERA_TRY(truncate_file(txn, file, 0, cmd.now_ms(), op.path()));
+  const auto& held = file.reservations();
+  const uint64_t offset =
+      !op.append() ? op.offset() : std::max(file.size(), held.empty() ? 0 : held.rbegin()->end());
+  TESSERA_ASSIGN_OR_RETURN(const uint64_t end, write_end(op, offset, length));
+  const bool grows = end > file.size() || offset > file.size();
+  if (grows && file.purge_pending()) {
+    *result.mutable_inode() = stored;
+    return growth_refused(op.path(), file);
+  }
+  if (!op.append() && offset > file.size() && !file.tail_clean()) {
+    // A hole: bytes of unfinished writes may lie past the size, and would
+    // show in it. Purge them first (the caller prepares again after).
+    mark_purge(file, file.size());
+  } else if (length > 0) {
+    if (end > file.size()) TESSERA_TRY(check_quota(txn.vol(), end - file.size(), op.path()));
+    if (op.append() && static_cast<size_t>(held.size()) >= kReservationsMax) {
+      return Status(Errc::unavailable, op.path() + ": " + std::to_string(held.size()) +
+                                           " appends in flight; retry");
+    }
+    file.set_tail_clean(false);
+    if (op.append()) {
+      auto* r = file.add_reservations();
+      r->set_offset(offset);
+      r->set_end(end);
+      r->set_node(op.node());
+      r->set_incarnation(op.incarnation());
+    }
+  }
+  txn.put_inode(file);  // also a file created here
+  result.set_write_offset(offset);
+  result.mutable_write()->set_size(file.size());
+  *result.mutable_inode() = file;
+  return Status::ok();
+}
+
+// WRITE_COMMIT (see file_ops.h).
+Status commit_write(VolumeTxn& txn, const internal::Command& cmd, uint64_t length,
+                    internal::CommandResult& result) {
+  const auto& op = cmd.write();
+  TESSERA_ASSIGN_OR_RETURN(Inode file, open_for_write(txn, cmd));
+  if (file.id() != op.ino()) {
+    return Status(Errc::not_found, op.path() + ": removed or replaced while being written");
+  }
+  TESSERA_ASSIGN_OR_RETURN(const uint64_t end, write_end(op, op.offset(), length));
+  *result.mutable_inode() = file;  // what a refusal reports
+  if (file.data_epoch() != op.epoch()) {
+    return Status(Errc::failed_precondition,
+                  op.path() + ": the file's data epoch moved from " + std::to_string(op.epoch()) +
+                      " to " + std::to_string(file.data_epoch()) +
+                      " (a truncate or purge) after the bytes went out; write them again");
+  }
+  if (op.append() && op.offset() > file.size()) {
+    return Status(Errc::failed_precondition,
+                  op.path() + ": appends before offset " + std::to_string(op.offset()) +
+                      " are not committed yet (size " + std::to_string(file.size()) + ")");
+  }
+  if (end > file.size()) {
+    if (file.purge_pending()) return growth_refused(op.path(), file);
+    TESSERA_TRY(txn.charge(UsageKind::files, static_cast<int64_t>(end - file.size()), op.path()));
+    file.set_size(end);
+  }
+  // Reservations the size now covers are done (ends ascend).
+  auto* held = file.mutable_reservations();
+  int done = 0;
+  while (done < held->size() && held->Get(done).end() <= file.size()) ++done;
+  if (done > 0) held->DeleteSubrange(0, done);
+  touch(txn, file, cmd.now_ms());
+  result.mutable_write()->set_bytes_written(length);
+  result.mutable_write()->set_size(file.size());
+  *result.mutable_inode() = file;
+  return Status::ok();
+}
+
+// WRITE_RESET (see file_ops.h).
+Status reset_writes(VolumeTxn& txn, const internal::Command& cmd, internal::CommandResult& result) {
+  const auto& op = cmd.write();
+  TESSERA_ASSIGN_OR_RETURN(Inode file, open_for_write(txn, cmd));
+  if (file.id() == op.ino() && file.data_epoch() == op.epoch() && file.size() == op.offset() &&
+      !file.purge_pending()) {
+    mark_purge(file, file.size());
+    txn.put_inode(file);
+  }
+  *result.mutable_inode() = file;
+  return Status::ok();
 }
 
 }  // namespace
@@ -161,6 +275,12 @@ Status truncate_file(VolumeTxn& txn, Inode& file, uint64_t size, int64_t now_ms,
   if (size == old) return Status::ok();
   const bool elsewhere = has_data_shards(txn.vol());
   if (elsewhere && size > old && file.purge_pending()) return growth_refused(subject, file);
+  if (elsewhere && size > old && !file.tail_clean()) {
+    return Status(Errc::failed_precondition,
+                  std::string(subject) + ": cannot extend the file over bytes that unfinished " +
+                      "writes may have left past its end; purge them first (a write PREPARE " +
+                      "at the new size does)");
+  }
   TESSERA_TRY(txn.charge(UsageKind::files, static_cast<int64_t>(size) - static_cast<int64_t>(old),
                          subject));
   if (size < old && elsewhere) mark_purge(file, size);
@@ -176,28 +296,26 @@ Status truncate_file(VolumeTxn& txn, Inode& file, uint64_t size, int64_t now_ms,
 Status apply_write(VolumeTxn& txn, const internal::Command& cmd, internal::CommandResult& result) {
   const auto& op = cmd.write();
   TESSERA_ASSIGN_OR_RETURN(const uint64_t length, write_length(txn.vol(), op));
-  TESSERA_ASSIGN_OR_RETURN(Inode file, open_for_write(txn, cmd));
-  const Inode stored = file;  // a refusal reports the inode unchanged
-  if (op.truncate()) TESSERA_TRY(truncate_file(txn, file, 0, cmd.now_ms(), op.path()));
-  uint64_t offset = op.append() ? file.size() : op.offset();
-  if (offset > kFileBytesMax || length > kFileBytesMax - offset) {
-    return Status(Errc::too_large, op.path() + ": write past the maximum file size");
-  }
-  uint64_t end = offset + length;
-  if (end > file.size()) {
-    if (file.purge_pending()) {
-      *result.mutable_inode() = stored;
-      return growth_refused(op.path(), file);
+  if (op.data_elsewhere()) {
+    switch (op.phase()) {
+      case internal::WRITE_PREPARE: return prepare_write(txn, cmd, length, result);
+      case internal::WRITE_COMMIT: return commit_write(txn, cmd, length, result);
+      case internal::WRITE_RESET: return reset_writes(txn, cmd, result);
+      default:
+        return Status(Errc::invalid_argument,
+                      op.path() + ": unknown write phase " + std::to_string(op.phase()));
     }
+  }
+  TESSERA_ASSIGN_OR_RETURN(Inode file, open_for_write(txn, cmd));
+  if (op.truncate()) TESSERA_TRY(truncate_file(txn, file, 0, cmd.now_ms(), op.path()));
+  const uint64_t offset = op.append() ? file.size() : op.offset();
+  TESSERA_ASSIGN_OR_RETURN(const uint64_t end, write_end(op, offset, length));
+  if (end > file.size()) {
     TESSERA_TRY(txn.charge(UsageKind::files, static_cast<int64_t>(end - file.size()), op.path()));
     file.set_size(end);
   }
-  if (!op.data_elsewhere()) TESSERA_TRY(store_bytes(txn, file.id(), offset, op.data()));
-  file.set_mtime_ms(cmd.now_ms());
-  file.set_ctime_ms(cmd.now_ms());
-  file.set_version(file.version() + 1);
-  txn.put_inode(file);
-  if (op.data_elsewhere()) result.set_write_offset(offset);
+  TESSERA_TRY(store_bytes(txn, file.id(), offset, op.data()));
+  touch(txn, file, cmd.now_ms());
   result.mutable_write()->set_bytes_written(length);
   result.mutable_write()->set_size(file.size());
   *result.mutable_inode() = file;
@@ -226,6 +344,7 @@ Status apply_file_purged(VolumeTxn& txn, const internal::Command& cmd,
       file->purge_from() == op.from() && file->data_epoch() == op.epoch()) {
     file->set_purge_pending(false);
     file->set_purge_from(0);
+    file->set_tail_clean(true);  // nothing past the size at this epoch now
     txn.put_inode(*file);
   }
   *result.mutable_inode() = *file;

@@ -219,6 +219,7 @@ Inode VolumeTxn::new_inode(ObjectKind kind, uint32_t mode, const internal::Princ
   n.set_ctime_ms(now_ms);
   n.set_nlink(1);
   n.set_version(1);
+  n.set_tail_clean(true);  // files: no data shard holds bytes of a new inode
   return n;
 }
 

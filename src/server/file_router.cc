@@ -3,10 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <condition_variable>
+#include <chrono>
 #include <future>
 #include <limits>
-#include <mutex>
+#include <random>
 #include <thread>
 
 #include "cluster/meta_keys.h"
@@ -25,10 +25,12 @@ using internal::Command;
 using internal::CommandResult;
 using internal::Principal;
 
-constexpr size_t kPiecesInFlightMax = 8;
 constexpr uint64_t kStripeBytes = ns::kStripeChunks * ns::kChunkBytes;
 constexpr size_t kSinkBytesMax = 1u << 20;
 constexpr size_t kDoomedPerRound = 64;
+// An append waits this long for the appends reserved before it to commit,
+// with no progress, before dropping their reservations.
+constexpr auto kReservationStall = std::chrono::seconds(5);
 // Purge epoch of a removed file: every later write to it is dropped.
 constexpr uint64_t kRemovedEpoch = ns::kRemovedFileEpoch;
 
@@ -37,9 +39,15 @@ uint64_t shard_of(const Route& route, uint64_t ino, uint64_t offset) {
   return route.volume.data_shards(static_cast<int>(ns::data_shard_index(ino, offset / ns::kChunkBytes, n)));
 }
 
+uint64_t random_incarnation() {
+  std::random_device rd;
+  const uint64_t v = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return v == 0 ? 1 : v;
+}
+
 }  // namespace
 
-FileRouter::FileRouter(Backend& backend) : b_(backend) {}
+FileRouter::FileRouter(Backend& backend) : b_(backend), incarnation_(random_incarnation()) {}
 FileRouter::~FileRouter() = default;
 
 bool FileRouter::sharded(const Route& route) { return route.volume.data_shards_size() > 0; }
@@ -94,6 +102,92 @@ Result<CommandResult> FileRouter::name_write(const Principal& who, const Route& 
   }
 }
 
+Result<CommandResult> FileRouter::prepare(const Principal& who, const Route& route, Command cmd) {
+  for (int attempt = 0;; ++attempt) {
+    TESSERA_ASSIGN_OR_RETURN(auto r, name_write(who, route, cmd));
+    // A write past the size found bytes of unfinished writes there: the
+    // prepare started a purge (name_write ran it); prepare again.
+    if (!r.inode().purge_pending() || cmd.write().truncate() || attempt >= 3) return r;
+  }
+}
+
+void FileRouter::hold(uint64_t ino, uint64_t offset) {
+  std::lock_guard lk(held_mu_);
+  held_.emplace(ino, offset);
+}
+
+void FileRouter::release(uint64_t ino, uint64_t offset) {
+  std::lock_guard lk(held_mu_);
+  held_.erase({ino, offset});
+}
+
+bool FileRouter::reservation_dead(uint64_t ino, const internal::AppendReservation& r) const {
+  if (r.node() != b_.host().self().value) return false;  // another node's: wait
+  if (r.incarnation() != incarnation_) return true;
+  std::lock_guard lk(held_mu_);
+  return !held_.contains({ino, r.offset()});
+}
+
+Result<CommandResult> FileRouter::commit(const Principal& who, const Route& route, const std::string& path,
+                                         uint64_t ino, uint64_t epoch, uint64_t offset, uint64_t length,
+                                         bool append) {
+  Command cmd;
+  auto* w = cmd.mutable_write();
+  w->set_path(path);
+  w->set_data_elsewhere(true);
+  w->set_phase(internal::WRITE_COMMIT);
+  w->set_ino(ino);
+  w->set_epoch(epoch);
+  w->set_offset(offset);
+  w->set_length(length);
+  w->set_append(append);
+  uint64_t seen_size = std::numeric_limits<uint64_t>::max();
+  auto stalled_since = std::chrono::steady_clock::now();
+  auto backoff = std::chrono::milliseconds(1);
+  for (int unknown = 0;;) {
+    auto r = b_.propose(route.shard, cmd, who);
+    const auto e = static_cast<Errc>(r.errc());
+    if (e == Errc::ok) return r;
+    // A commit is idempotent: one whose outcome is unknown is sent again.
+    if (e == Errc::unavailable && ++unknown < 3) continue;
+    if (e != Errc::failed_precondition) return status_of(r);
+    // Appends before this one are not committed yet: wait for them (on
+    // this node's replica when it has one, else asking the leader again),
+    // but not for a reservation that will never commit.
+    internal::Inode now = r.inode();
+    for (;;) {
+      if (now.data_epoch() != epoch || now.purge_pending()) return status_of(r);  // write again
+      if (now.size() >= offset) break;
+      const auto t = std::chrono::steady_clock::now();
+      if (now.size() != seen_size) {
+        seen_size = now.size();
+        stalled_since = t;
+      }
+      const auto& held = now.reservations();
+      auto blocker = std::find_if(held.begin(), held.end(),
+                                  [&](const auto& res) { return res.end() > now.size(); });
+      if (blocker == held.end() || reservation_dead(ino, *blocker) || t - stalled_since > kReservationStall) {
+        Command reset = cmd;
+        reset.mutable_write()->set_phase(internal::WRITE_RESET);
+        reset.mutable_write()->set_offset(now.size());
+        reset.mutable_write()->set_length(0);
+        TESSERA_TRY(b_.propose_ok(route.shard, std::move(reset), who).status());
+        spdlog::info("{}: appends reserved past {} will not commit; their reservations dropped", path,
+                     now.size());
+        return status_of(r);  // write again
+      }
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(20));
+      if (!b_.host().has_shard(route.shard)) break;
+      auto snap = b_.snapshot();
+      storage::SnapshotReader sr(*snap, route.shard);
+      auto got = ns::VolumeView(sr).inode(ino);
+      if (!got.is_ok() || !got->has_value()) break;  // the commit says what happened
+      now = std::move(**got);
+    }
+  }
+}
+
 Status FileRouter::data_write(const Route& route, uint64_t ino, uint64_t epoch, uint64_t offset,
                               std::string_view data) {
   size_t pos = 0;
@@ -110,110 +204,6 @@ Status FileRouter::data_write(const Route& route, uint64_t ino, uint64_t epoch, 
     pos += n;
   }
   return Status::ok();
-}
-
-struct FileRouter::Writer::State {
-  FileRouter& router;
-  Principal who;
-  std::string path;
-  Route route;
-  bool started = false;
-  std::mutex mu;
-  std::condition_variable cv;
-  size_t in_flight = 0;
-  Status first_error;
-  uint64_t written = 0;
-  uint64_t size = 0;
-
-  Status first_error_now() {
-    std::lock_guard lk(mu);
-    return first_error;
-  }
-  void wait_below(size_t limit) {
-    std::unique_lock lk(mu);
-    cv.wait(lk, [&] { return in_flight < limit; });
-  }
-  void done(const Result<CommandResult>& r, uint64_t bytes) {
-    std::lock_guard lk(mu);
-    --in_flight;
-    if (!r.is_ok() && first_error.is_ok()) first_error = r.status();
-    if (r.is_ok()) {
-      written += bytes;
-      size = std::max(size, r->write().size());
-    }
-    cv.notify_all();
-  }
-  // One piece: the name shard's part, then the bytes.
-  Result<CommandResult> piece(Command cmd, std::string data) {
-    TESSERA_ASSIGN_OR_RETURN(auto r, router.name_write(who, route, std::move(cmd)));
-    TESSERA_TRY(router.data_write(route, r.inode().id(), r.inode().data_epoch(), r.write_offset(), data));
-    return r;
-  }
-};
-
-FileRouter::Writer::Writer(FileRouter& router, const Principal& who, std::string path)
-    : s_(new State{router, who, std::move(path)}) {
-  s_->route = router.b_.route(s_->path);
-}
-
-FileRouter::Writer::~Writer() { s_->wait_below(1); }
-
-Status FileRouter::Writer::write(const v1::WriteRequest& msg) {
-  State& s = *s_;
-  TESSERA_TRY(s.first_error_now());
-  auto base = [&] {
-    Command cmd;
-    auto* w = cmd.mutable_write();
-    w->set_path(s.path);
-    w->set_data_elsewhere(true);
-    w->set_append(msg.append());
-    return cmd;
-  };
-  if (!s.started) {
-    // Create and truncate before any byte, and alone: a shrink's purge
-    // must be over before the file grows.
-    s.started = true;
-    Command cmd = base();
-    cmd.mutable_write()->set_create(msg.create());
-    cmd.mutable_write()->set_truncate(msg.truncate());
-    cmd.mutable_write()->set_offset(msg.offset());
-    TESSERA_ASSIGN_OR_RETURN(auto r, s.router.name_write(s.who, s.route, std::move(cmd)));
-    s.size = r.write().size();
-  }
-  // Pieces end at chunk boundaries (appends take their offset from the
-  // name shard, so they go whole, one at a time, in order).
-  const size_t limit = msg.append() ? 1 : kPiecesInFlightMax;
-  size_t pos = 0;
-  while (pos < msg.data().size()) {
-    size_t n = msg.data().size() - pos;
-    if (!msg.append()) n = std::min<size_t>(n, ns::kChunkBytes - (msg.offset() + pos) % ns::kChunkBytes);
-    Command cmd = base();
-    cmd.mutable_write()->set_offset(msg.offset() + pos);
-    cmd.mutable_write()->set_length(n);
-    std::string data = msg.data().substr(pos, n);
-    s.wait_below(limit);
-    TESSERA_TRY(s.first_error_now());
-    {
-      std::lock_guard lk(s.mu);
-      ++s.in_flight;
-    }
-    std::thread([&s, cmd = std::move(cmd), data = std::move(data), n]() mutable {
-      auto r = s.piece(std::move(cmd), std::move(data));
-      s.done(r, n);
-    }).detach();
-    pos += n;
-  }
-  return Status::ok();
-}
-
-Result<v1::WriteResponse> FileRouter::Writer::finish() {
-  s_->wait_below(1);
-  TESSERA_TRY(s_->first_error_now());
-  if (!s_->started) return Status(Errc::invalid_argument, "write stream carried no message");
-  v1::WriteResponse resp;
-  resp.set_bytes_written(s_->written);
-  resp.set_size(s_->size);
-  return resp;
 }
 
 // ---------------------------------------------------------- create, truncate --
@@ -238,9 +228,15 @@ Result<v1::Stat> FileRouter::truncate(const Principal& who, const std::string& p
   for (int attempt = 0;; ++attempt) {
     auto r = b_.propose(route.shard, cmd, who);
     if (static_cast<Errc>(r.errc()) == Errc::failed_precondition && attempt < 3) {
-      // Growing while a shrink's purge is pending: finish it first.
-      TESSERA_ASSIGN_OR_RETURN(auto inode, load_inode(who, route, path));
-      TESSERA_TRY(purge_pending(route, inode));
+      // Growing while a shrink's purge is pending, or over bytes unfinished
+      // writes may have left past the end: a prepare at the new size purges
+      // them first.
+      Command probe;
+      auto* w = probe.mutable_write();
+      w->set_path(path);
+      w->set_data_elsewhere(true);
+      w->set_offset(size);
+      TESSERA_TRY(prepare(who, route, std::move(probe)).status());
       continue;
     }
     TESSERA_TRY(status_of(r));

@@ -8,20 +8,22 @@
 // that leads one. The volume shard (the *name shard*) keeps the inode:
 // permissions, size, times, the data epoch (namespace/file_ops.h).
 //
-//   write    per piece: the name shard first (create, truncate, permission,
-//            quota, size, mtime; for an append it assigns the offset), then
-//            the bytes to the data shard of each chunk. A crash between
-//            leaves the new size over a hole (zeros) — never stale bytes,
-//            since a piece's bytes land only after its size was allowed.
-//            Pieces of one stream are pipelined (8 in flight; appends one
-//            at a time, in order).
+//   write    bytes land before the size shows them
+//            (namespace/file_ops.h): the name shard PREPAREs (create,
+//            truncate, permission; an append's offset is reserved; a hole
+//            past the size is purged of unfinished writes' bytes first),
+//            the bytes go to the data shard of each chunk at the file's
+//            data epoch, then the name shard COMMITs the size, in offset
+//            order (file_writer.cc). A crash before the commit leaves the
+//            size as it was: the write is absent, never zeros.
 //   shrink   (truncate, create with truncate) the name shard sets the size,
 //            bumps the file's data epoch and marks a purge pending; the
 //            router purges the bytes past the new size from every data
 //            shard (writes older than the epoch that arrive later are
-//            dropped there), then clears the mark. While it is pending the
-//            file may not grow, so bytes of a shrunk region never reappear;
-//            a writer that finds it pending (a crash left it) purges first.
+//            dropped there, and their commits refused: they are written
+//            again), then clears the mark. While it is pending the file
+//            may not grow, so bytes of a shrunk region never reappear; a
+//            writer that finds it pending (a crash left it) purges first.
 //   read     permission and size after a read barrier on the name shard;
 //            each stripe piece from its data shard, here (one read barrier
 //            per shard per request) or on a node holding it ("chunk_read"),
@@ -36,8 +38,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -91,6 +96,18 @@ class FileRouter {
   void run_periodic();
 
  private:
+  // A WRITE_PREPARE, purging first when a shrink's purge is pending and
+  // again when the prepare started one (a hole); the result carries the
+  // inode (data epoch) and write_offset.
+  Result<internal::CommandResult> prepare(const internal::Principal& who, const Route& route,
+                                          internal::Command cmd);
+  // The WRITE_COMMIT of [offset, offset + length) written at `epoch`; an
+  // append waits for the appends before it (dropping their reservations
+  // when they stall). failed_precondition: the epoch moved, write the
+  // bytes again from a prepare.
+  Result<internal::CommandResult> commit(const internal::Principal& who, const Route& route,
+                                         const std::string& path, uint64_t ino, uint64_t epoch,
+                                         uint64_t offset, uint64_t length, bool append);
   // The name shard's part of a write, purging first when a shrink's purge
   // is pending; the result carries the inode and write_offset.
   Result<internal::CommandResult> name_write(const internal::Principal& who, const Route& route,
@@ -108,8 +125,18 @@ class FileRouter {
   Result<std::string> read_piece(uint64_t shard, uint64_t ino, uint64_t offset, uint64_t length,
                                  std::vector<uint64_t>& barriers);
   void purge_doomed(const Route& route);
+  // Whether the reservation blocking an append can no longer commit: made
+  // on this node by an earlier process, or by this one and no longer held
+  // by any of its write streams.
+  bool reservation_dead(uint64_t ino, const internal::AppendReservation& r) const;
+  // The append reservations this process's write streams hold.
+  void hold(uint64_t ino, uint64_t offset);
+  void release(uint64_t ino, uint64_t offset);
 
   Backend& b_;
+  const uint64_t incarnation_;  // random, per process
+  mutable std::mutex held_mu_;
+  std::set<std::pair<uint64_t, uint64_t>> held_;  // (ino, offset)
 };
 
 }  // namespace tessera::server
