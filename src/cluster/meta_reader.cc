@@ -126,6 +126,13 @@ const char* shard_kind(const internal::ShardRecord& record) {
   return record.table_ino() != 0 ? "tablet" : "partition";
 }
 
+std::string shard_group(const internal::ShardRecord& record) {
+  const std::string vol = std::to_string(record.volume_id());
+  if (record.file_data()) return "volume " + vol + " data";
+  if (record.table_ino() != 0) return "volume " + vol + " table " + std::to_string(record.table_ino());
+  return "volume " + vol + " stream " + std::to_string(record.stream_ino());
+}
+
 Result<std::vector<internal::ShardRecord>> MetaReader::shards() const {
   return scan_records<internal::ShardRecord>(state_, "S", "T", "shard");
 }

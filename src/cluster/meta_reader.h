@@ -19,9 +19,14 @@ std::string sha256(std::string_view data);
 // `n` random bytes from the system's CSPRNG, hex-encoded (2n characters).
 std::string random_hex(size_t n);
 
-// What health answers call a shard with a ShardRecord: "tablet" for a
-// tablet shard (table_ino set), "partition" for a stream partition's.
+// What health answers call a shard with a ShardRecord: "data" for a file
+// data shard, "tablet" for a tablet shard (table_ino set), "partition" for
+// a stream partition's.
 const char* shard_kind(const internal::ShardRecord& record);
+// The siblings a shard's leadership spreads among (placement.h
+// ShardView.group): one volume's data shards, one table's tablets, one
+// stream's partitions.
+std::string shard_group(const internal::ShardRecord& record);
 
 class MetaReader {
  public:

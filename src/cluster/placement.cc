@@ -391,38 +391,70 @@ class Planner {
                     " replicas, node " + std::to_string(*least) + " holds " + std::to_string(load(*least)));
   }
 
-  // (8) With replicas balanced, leadership: when the up, usable nodes lead
-  // counts of (non-meta) shards that differ by more than one, one shard led
-  // by the node leading most moves to the node leading least, if that node
-  // is a caught-up voter of it. Leaders pile up on the survivors of a
-  // failure; this spreads the write load (and Kafka's partition leaders)
-  // again.
+  // (8) With replicas balanced, leadership. Leaders pile up on the
+  // survivors of a failure; this spreads the write load again, over all
+  // shards and within each group of siblings (one stream's partitions, one
+  // volume's data shards, one table's tablets), so one hot object's load
+  // uses every node too. (a) When the up, usable nodes lead counts of
+  // (non-meta) shards that differ by more than one, one shard led by the
+  // node leading most moves to the node leading least that is a caught-up
+  // voter of it, preferring a shard whose group the giver leads more of
+  // than the taker. (b) Else, when a node leads two more of a group than
+  // another that leads fewer shards in all, one of that group moves over
+  // (the totals stay within one).
   std::optional<Action> balance_leaders(const std::vector<const ShardView*>& shards) const {
     std::map<uint64_t, uint32_t> led;
     for (const NodeView& n : view_.nodes) {
       if (nodes_.usable(n.id) && nodes_.up(n.id)) led[n.id] = 0;
     }
+    std::map<std::pair<std::string, uint64_t>, int> in_group;  // (group, node) → shards led
     for (const ShardView* s : shards) {
       if (s->meta || s->leader == 0) continue;
-      if (auto it = led.find(s->leader); it != led.end()) ++it->second;
+      if (auto it = led.find(s->leader); it != led.end()) {
+        ++it->second;
+        ++in_group[{s->group, s->leader}];
+      }
     }
     if (led.size() < 2) return std::nullopt;
+    auto group_led = [&](const ShardView& s, uint64_t node) {
+      auto it = in_group.find({s.group, node});
+      return it == in_group.end() ? 0 : it->second;
+    };
+    auto movable = [&](const ShardView& s, uint64_t from, uint64_t to) {
+      return !s.meta && s.leader == from && contains(s.voters, to) && member_caught_up(s, to);
+    };
+    auto move = [&](const ShardView& s, uint64_t from, uint64_t to, const std::string& why) {
+      return make(Kind::transfer_leader, s, to,
+                  "balance leaders: node " + std::to_string(from) + " leads " + std::to_string(led[from]) +
+                      " shards, node " + std::to_string(to) + " leads " + std::to_string(led[to]) + why);
+    };
     auto most = std::max_element(led.begin(), led.end(), [](const auto& a, const auto& b) {
       return std::make_tuple(a.second, -static_cast<int64_t>(a.first)) <
              std::make_tuple(b.second, -static_cast<int64_t>(b.first));
     });
-    // Candidates from the least leading up: the first that can take one.
+    // (a) Candidates from the least leading up: the first that can take one.
     std::vector<std::pair<uint32_t, uint64_t>> takers;
     for (const auto& [id, count] : led) takers.emplace_back(count, id);
     std::sort(takers.begin(), takers.end());
     for (const auto& [count, to] : takers) {
       if (count + 1 >= most->second) break;
+      const ShardView* best = nullptr;
+      int best_margin = 0;
       for (const ShardView* s : shards) {
-        if (s->meta || s->leader != most->first || !contains(s->voters, to) || !member_caught_up(*s, to)) continue;
-        return make(Kind::transfer_leader, *s, to,
-                    "balance leaders: node " + std::to_string(most->first) + " leads " +
-                        std::to_string(most->second) + " shards, node " + std::to_string(to) + " leads " +
-                        std::to_string(count));
+        if (!movable(*s, most->first, to)) continue;
+        const int margin = group_led(*s, most->first) - group_led(*s, to);
+        if (best == nullptr || margin > best_margin) best = s, best_margin = margin;
+      }
+      if (best != nullptr) return move(*best, most->first, to, "");
+    }
+    // (b) Within groups, keeping the totals within one.
+    for (const ShardView* s : shards) {
+      if (s->meta || s->leader == 0 || !led.contains(s->leader)) continue;
+      const uint64_t from = s->leader;
+      for (const auto& [to, count] : led) {
+        if (count >= led[from] || group_led(*s, from) < group_led(*s, to) + 2 || !movable(*s, from, to)) continue;
+        return move(*s, from, to, "; of " + s->group + ", " + std::to_string(group_led(*s, from)) +
+                                      " and " + std::to_string(group_led(*s, to)));
       }
     }
     return std::nullopt;

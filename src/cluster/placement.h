@@ -25,7 +25,9 @@
 //   - Leadership: with replicas balanced, when the numbers of shards the up
 //     nodes lead differ by more than one, one leadership per round moves from
 //     the node leading most to the least leading caught-up voter (the meta
-//     shard's leader stays where it is).
+//     shard's leader stays where it is); then, within each group of sibling
+//     shards (ShardView.group), from a node leading two more of it to one
+//     that leads fewer shards in all.
 //   - At most one action per shard per round (the next round sees its effect).
 
 #include <cstdint>
@@ -48,6 +50,9 @@ struct ShardView {
   uint64_t shard = 0;
   bool meta = false;          // the meta shard (see the rules above)
   std::string kind;           // "meta", "volume", "partition", "tablet": for health answers
+  // Siblings whose leaders should spread over the nodes: one stream's
+  // partitions, one volume's data shards, one table's tablets, the volumes.
+  std::string group;
   uint32_t replication = 3;   // wanted voters for a volume shard
   uint64_t leader = 0;        // 0: no leader reported
   uint64_t term = 0;

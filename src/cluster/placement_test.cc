@@ -567,6 +567,35 @@ TEST(Placement, LeadershipSpreadsOverTheNodes) {
   EXPECT_EQ(health(view).rebalance_pending, 0u);  // not a replica move
 }
 
+TEST(Placement, LeadershipSpreadsWithinEachGroupToo) {
+  // Totals are balanced (4, 4, 3 besides the meta shard), but node 2 leads
+  // all four partitions of one stream and node 3 none: partitions move to
+  // node 3 while the totals stay within one, and no leadership flaps back.
+  ClusterView view;
+  view.nodes = nodes(3);
+  view.shards = {meta({1, 2, 3}, {}, 1)};
+  auto add = [&](uint64_t id, const char* group, uint64_t leader) {
+    view.shards.push_back(shard(id, {1, 2, 3}, 3, leader));
+    view.shards.back().group = group;
+  };
+  add(2, "volumes", 3);
+  add(3, "volume 1 data", 3), add(4, "volume 1 data", 3), add(5, "volume 1 data", 1), add(6, "volume 1 data", 1);
+  for (uint64_t id = 7; id < 11; ++id) add(id, "volume 1 stream 9", 2);
+  add(11, "volume 1 stream 8", 1), add(12, "volume 1 stream 8", 1);
+  const auto rounds = simulate(view, 10);
+  ASSERT_FALSE(rounds.empty());
+  EXPECT_LT(rounds.size(), 10u);  // settles
+  std::map<uint64_t, int> led, partitions;
+  for (const ShardView& s : view.shards) {
+    if (s.meta) continue;
+    ++led[s.leader];
+    if (s.group == "volume 1 stream 9") ++partitions[s.leader];
+  }
+  for (const auto& [node, n] : led) EXPECT_TRUE(n == 3 || n == 4) << "node " << node << " leads " << n;
+  for (uint64_t n : {1, 2, 3}) EXPECT_GE(partitions[n], 1) << "node " << n;
+  for (const auto& [node, n] : partitions) EXPECT_LE(n, 2) << "node " << node;
+}
+
 TEST(Placement, LeadershipGoesOnlyToCaughtUpUpVoters) {
   ClusterView view;
   view.nodes = nodes(3);

@@ -42,13 +42,18 @@ std::string file_subject(const DataShardInfo& info, uint64_t ino) {
   return identity(info) + ": inode " + std::to_string(ino);
 }
 
-// The file's purge epoch here (0 when never purged).
-Result<uint64_t> purge_epoch(const storage::StateReader& state, const DataShardInfo& info,
+// The file's last purge here: its epoch (0 when never purged) and whether
+// it finished. Stored as epoch(8) and, while unfinished, one more byte.
+struct PurgeMark {
+  uint64_t epoch = 0;
+  bool done = true;
+};
+Result<PurgeMark> purge_mark(const storage::StateReader& state, const DataShardInfo& info,
                              uint64_t ino) {
   TESSERA_ASSIGN_OR_RETURN(auto raw, state.get(purge_epoch_key(ino)));
-  if (!raw) return uint64_t{0};
-  if (raw->size() != 8) return unparsable(file_subject(info, ino) + " purge epoch");
-  return get_be64(*raw);
+  if (!raw) return PurgeMark{};
+  if (raw->size() != 8 && raw->size() != 9) return unparsable(file_subject(info, ino) + " purge epoch");
+  return PurgeMark{get_be64(*raw), raw->size() == 8};
 }
 
 // The chunk number of a data chunk key (X ino(8) chunk(8)).
@@ -111,15 +116,11 @@ Result<bool> delete_chunks_from(storage::StateWriter& state, uint64_t ino, uint6
   return more;
 }
 
-// Raises the file's purge epoch here to `epoch` (never lowers it).
-Status raise_purge_epoch(storage::StateWriter& state, const DataShardInfo& info, uint64_t ino,
-                         uint64_t epoch) {
-  TESSERA_ASSIGN_OR_RETURN(uint64_t purged, purge_epoch(state, info, ino));
-  if (epoch <= purged) return Status::ok();
+void put_purge_mark(storage::StateWriter& state, uint64_t ino, const PurgeMark& mark) {
   std::string value;
-  put_be64(value, epoch);
+  put_be64(value, mark.epoch);
+  if (!mark.done) value.push_back('\1');
   state.put(purge_epoch_key(ino), value);
-  return Status::ok();
 }
 
 // Copies the part of `bytes` (stored at file offset `at`) that falls in
@@ -181,8 +182,8 @@ Status apply_chunk_write(storage::StateWriter& state, const Command& cmd, Comman
   const internal::ChunkWriteOp& op = cmd.chunk_write();
   TESSERA_ASSIGN_OR_RETURN(auto info, data_shard_info(state));
   TESSERA_TRY(check_chunk_write(info, op));
-  TESSERA_ASSIGN_OR_RETURN(uint64_t purged, purge_epoch(state, info, op.ino()));
-  if (op.epoch() < purged) return Status::ok();  // it raced a truncate or removal purged here
+  TESSERA_ASSIGN_OR_RETURN(auto purged, purge_mark(state, info, op.ino()));
+  if (op.epoch() < purged.epoch) return Status::ok();  // it raced a truncate or removal purged here
   const std::string key = data_chunk_key(op.ino(), op.offset() / kChunkBytes);
   const size_t in_chunk = static_cast<size_t>(op.offset() % kChunkBytes);
   TESSERA_ASSIGN_OR_RETURN(auto bytes, patched_chunk(state, key, in_chunk, op.data()));
@@ -193,12 +194,17 @@ Status apply_chunk_write(storage::StateWriter& state, const Command& cmd, Comman
 Status apply_chunk_purge(storage::StateWriter& state, const Command& cmd, CommandResult& result) {
   const internal::ChunkPurgeOp& op = cmd.chunk_purge();
   TESSERA_ASSIGN_OR_RETURN(auto info, data_shard_info(state));
-  TESSERA_TRY(raise_purge_epoch(state, info, op.ino(), op.epoch()));
+  TESSERA_ASSIGN_OR_RETURN(auto mark, purge_mark(state, info, op.ino()));
+  // An older purge, or this one again once it finished here: writes at its
+  // epoch may have landed since (the name shard let the file grow), and
+  // must stay.
+  if (op.epoch() < mark.epoch || (op.epoch() == mark.epoch && mark.done)) return Status::ok();
   const uint64_t cut = op.from() / kChunkBytes;  // the chunk holding `from`
   const size_t keep = static_cast<size_t>(op.from() % kChunkBytes);
   if (keep != 0) TESSERA_TRY(cut_chunk(state, op.ino(), cut, keep));
   const uint64_t first = keep != 0 ? cut + 1 : cut;  // the first chunk deleted whole
   TESSERA_ASSIGN_OR_RETURN(bool more, delete_chunks_from(state, op.ino(), first));
+  put_purge_mark(state, op.ino(), PurgeMark{op.epoch(), !more});
   result.set_more(more);
   return Status::ok();
 }

@@ -9,7 +9,8 @@
 // Key layout (keys.h):
 //   A                                   DataShardInfo
 //   X ino(8) chunk(8)                   chunk bytes (may be shorter than a chunk)
-//   E ino(8)                            purge epoch(8) of the file here
+//   E ino(8)                            purge epoch(8) of the file here [+ 1 byte:
+//                                       that purge has chunks left]
 //
 // The name shard (file_ops.h) keeps the inode: size, permissions, and the
 // file's data epoch. These commands are trusted: the server checked
@@ -49,10 +50,13 @@ Status apply_init_data_shard(storage::StateWriter& state, const internal::Comman
 // truncate or a removal that comes after it). Idempotent.
 Status apply_chunk_write(storage::StateWriter& state, const internal::Command& cmd,
                          internal::CommandResult& result);
-// ChunkPurgeOp: raises the file's purge epoch here to op.epoch (never
-// lowers it) and deletes its bytes from op.from on: whole chunks past it,
-// the chunk holding it cut at it; at most kPurgeChunksMax chunks, setting
-// result.more when some are left. Idempotent.
+// ChunkPurgeOp: raises the file's purge epoch here to op.epoch and deletes
+// its bytes from op.from on: whole chunks past it, the chunk holding it cut
+// at it; at most kPurgeChunksMax chunks, setting result.more when some are
+// left (then the epoch is marked unfinished). A purge at an older epoch, or
+// at the same epoch once it finished here, is ok and does nothing: bytes
+// written at that epoch since — the file grew again after its purge — stay
+// (one epoch has one purge: file_ops.h). Idempotent.
 Status apply_chunk_purge(storage::StateWriter& state, const internal::Command& cmd,
                          internal::CommandResult& result);
 

@@ -236,6 +236,19 @@ TEST_F(ChunkOpsTest, WritesOlderThanThePurgeEpochAreDropped) {
   EXPECT_EQ(chunks(kIno + 1), 1u);
 }
 
+TEST_F(ChunkOpsTest, AFinishedPurgeSentAgainKeepsWritesOfItsEpoch) {
+  ASSERT_TRUE(write(0, std::string(100, 'a')).is_ok());
+  ASSERT_FALSE(*purge(10, 1));
+  // The file grew again at epoch 1 after its purge finished everywhere; a
+  // slow second purger's copy of that purge must not cut it.
+  ASSERT_TRUE(write(10, "grown", 1).is_ok());
+  ASSERT_FALSE(*purge(10, 1));
+  EXPECT_EQ(*read(0, 15), std::string(10, 'a') + "grown");
+  // Nor an older one.
+  ASSERT_FALSE(*purge(0, 0));
+  EXPECT_EQ(*read(0, 15), std::string(10, 'a') + "grown");
+}
+
 TEST_F(ChunkOpsTest, PurgeFromZeroRemovesEveryChunkOfTheFile) {
   for (uint64_t c : {0, 1, 7}) ASSERT_TRUE(write(c * kChunkBytes, "data").is_ok());
   ASSERT_TRUE(write(0, "keep", 0, kIno + 1).is_ok());
@@ -258,11 +271,11 @@ TEST_F(ChunkOpsTest, PurgeFromTheMiddleCutsItsChunkAndDropsLaterOnes) {
   EXPECT_EQ(chunks(), 2u);
   ASSERT_FALSE(*purge(kChunkBytes + 40));  // idempotent
   EXPECT_EQ(stored(1), std::string(40, 'b'));
-  ASSERT_FALSE(*purge(kChunkBytes));  // on a chunk boundary: chunk 1 goes whole
+  ASSERT_FALSE(*purge(kChunkBytes, 2));  // on a chunk boundary: chunk 1 goes whole
   EXPECT_EQ(chunks(), 1u);
-  ASSERT_FALSE(*purge(200));  // past what chunk 0 stores: it stays whole
+  ASSERT_FALSE(*purge(200, 3));  // past what chunk 0 stores: it stays whole
   EXPECT_EQ(stored(0), std::string(100, 'a'));
-  ASSERT_FALSE(*purge(60));
+  ASSERT_FALSE(*purge(60, 4));
   EXPECT_EQ(stored(0), std::string(60, 'a'));
   EXPECT_EQ(*read(0, 100), std::string(60, 'a') + std::string(40, '\0'));
 }
@@ -282,7 +295,8 @@ TEST_F(ChunkOpsTest, PurgeDeletesAtMostTheLimitAndAsksForMore) {
   ASSERT_TRUE(more.is_ok());
   EXPECT_TRUE(*more);
   EXPECT_EQ(chunks(), 2u);
-  more = purge(0);
+  EXPECT_TRUE(write(kChunkBytes * (n + 5), "late", 0).is_ok());  // older than the purge: dropped
+  more = purge(0);  // an unfinished purge goes on at its epoch
   EXPECT_FALSE(*more);
   EXPECT_EQ(chunks(), 0u);
 }

@@ -472,11 +472,12 @@ cluster::ClusterView ClusterAgent::build_view() {
       }
     }
   }
-  auto shard_view = [&](uint64_t shard, const char* kind, uint32_t replication) {
+  auto shard_view = [&](uint64_t shard, const char* kind, uint32_t replication, std::string group) {
     cluster::ShardView v;
     v.shard = shard;
     v.meta = shard == cluster::kMetaShard;
     v.kind = kind;
+    v.group = std::move(group);
     v.replication = replication;
     auto it = leading.find(shard);
     if (it != leading.end()) {
@@ -491,9 +492,11 @@ cluster::ClusterView ClusterAgent::build_view() {
     }
     view.shards.push_back(std::move(v));
   };
-  shard_view(cluster::kMetaShard, "meta", 0);
-  for (const auto& vol : *volumes) shard_view(vol.shard(), "volume", vol.replication());
-  for (const auto& rec : *shards) shard_view(rec.id(), cluster::shard_kind(rec), rec.replication());
+  shard_view(cluster::kMetaShard, "meta", 0, "meta");
+  for (const auto& vol : *volumes) shard_view(vol.shard(), "volume", vol.replication(), "volumes");
+  for (const auto& rec : *shards) {
+    shard_view(rec.id(), cluster::shard_kind(rec), rec.replication(), cluster::shard_group(rec));
+  }
   return view;
 }
 

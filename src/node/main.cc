@@ -43,8 +43,7 @@ int main(int argc, char** argv) {
   app.add_option("--file-data-shards", opts.file_data_shards,
                  "File data shards of each new volume (the root volume at bootstrap): one "
                  "volume's file bytes spread over them and the nodes leading them; 0 keeps "
-                 "them in the volume's own shard (experimental: an append cut by a crash "
-                 "may leave zeros past the acknowledged end)")
+                 "them in the volume's own shard")
       ->check(CLI::Range(0u, 64u))
       ->capture_default_str();
   bool no_sync = false;

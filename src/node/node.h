@@ -38,9 +38,7 @@ struct NodeOptions {
   // A table's tablet splits in two once it holds more than this.
   uint64_t tablet_split_mib = 128;
   // File data shards of each new volume (0: file data in the volume shard).
-  // Off by default until a write's bytes land before its size (today an
-  // append cut by a crash can leave zeros past the acknowledged end).
-  uint32_t file_data_shards = 0;
+  uint32_t file_data_shards = 4;
   int64_t raft_tick_ms = 50;
 };
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <future>
 #include <limits>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -114,6 +115,7 @@ Result<CommandResult> FileRouter::prepare(const Principal& who, const Route& rou
 void FileRouter::hold(uint64_t ino, uint64_t offset) {
   std::lock_guard lk(held_mu_);
   held_.emplace(ino, offset);
+  --preparing_;
 }
 
 void FileRouter::release(uint64_t ino, uint64_t offset) {
@@ -124,8 +126,16 @@ void FileRouter::release(uint64_t ino, uint64_t offset) {
 bool FileRouter::reservation_dead(uint64_t ino, const internal::AppendReservation& r) const {
   if (r.node() != b_.host().self().value) return false;  // another node's: wait
   if (r.incarnation() != incarnation_) return true;
+  // Not held: committed since the state that showed it was read, or its
+  // stream ended without committing (or it is between its prepare and
+  // hold(): none may be).
   std::lock_guard lk(held_mu_);
-  return !held_.contains({ino, r.offset()});
+  return preparing_ == 0 && !held_.contains({ino, r.offset()});
+}
+
+void FileRouter::preparing(int delta) {
+  std::lock_guard lk(held_mu_);
+  preparing_ += delta;
 }
 
 Result<CommandResult> FileRouter::commit(const Principal& who, const Route& route, const std::string& path,
@@ -144,7 +154,11 @@ Result<CommandResult> FileRouter::commit(const Principal& who, const Route& rout
   uint64_t seen_size = std::numeric_limits<uint64_t>::max();
   auto stalled_since = std::chrono::steady_clock::now();
   auto backoff = std::chrono::milliseconds(1);
+  // A reservation of this process found unheld: dead if a fresh answer
+  // from the leader, read after that check, still shows it blocking.
+  std::optional<internal::AppendReservation> suspect;
   for (int unknown = 0;;) {
+    if (commit_hook_) commit_hook_();
     auto r = b_.propose(route.shard, cmd, who);
     const auto e = static_cast<Errc>(r.errc());
     if (e == Errc::ok) return r;
@@ -155,7 +169,7 @@ Result<CommandResult> FileRouter::commit(const Principal& who, const Route& rout
     // this node's replica when it has one, else asking the leader again),
     // but not for a reservation that will never commit.
     internal::Inode now = r.inode();
-    for (;;) {
+    for (bool fresh = true;; fresh = false) {
       if (now.data_epoch() != epoch || now.purge_pending()) return status_of(r);  // write again
       if (now.size() >= offset) break;
       const auto t = std::chrono::steady_clock::now();
@@ -166,7 +180,18 @@ Result<CommandResult> FileRouter::commit(const Principal& who, const Route& rout
       const auto& held = now.reservations();
       auto blocker = std::find_if(held.begin(), held.end(),
                                   [&](const auto& res) { return res.end() > now.size(); });
-      if (blocker == held.end() || reservation_dead(ino, *blocker) || t - stalled_since > kReservationStall) {
+      bool dead = blocker == held.end() || t - stalled_since > kReservationStall;
+      if (!dead && reservation_dead(ino, *blocker)) {
+        const bool confirmed = fresh && suspect && suspect->offset() == blocker->offset() &&
+                               suspect->incarnation() == blocker->incarnation();
+        if (blocker->incarnation() != incarnation_ || confirmed) {
+          dead = true;
+        } else {
+          suspect = *blocker;
+          break;  // ask the leader again
+        }
+      }
+      if (dead) {
         Command reset = cmd;
         reset.mutable_write()->set_phase(internal::WRITE_RESET);
         reset.mutable_write()->set_offset(now.size());

@@ -95,6 +95,10 @@ class FileRouter {
   // node leads.
   void run_periodic();
 
+  // Tests: runs before every WRITE_COMMIT this router proposes (to race a
+  // truncate against a write at a known point).
+  void set_commit_hook(std::function<void()> hook) { commit_hook_ = std::move(hook); }
+
  private:
   // A WRITE_PREPARE, purging first when a shrink's purge is pending and
   // again when the prepare started one (a hole); the result carries the
@@ -129,7 +133,10 @@ class FileRouter {
   // on this node by an earlier process, or by this one and no longer held
   // by any of its write streams.
   bool reservation_dead(uint64_t ino, const internal::AppendReservation& r) const;
-  // The append reservations this process's write streams hold.
+  // The append reservations this process's write streams hold: an append
+  // calls preparing(+1) before its PREPARE, hold() after it (or
+  // preparing(-1) when it failed), release() once committed or given up.
+  void preparing(int delta);
   void hold(uint64_t ino, uint64_t offset);
   void release(uint64_t ino, uint64_t offset);
 
@@ -137,6 +144,8 @@ class FileRouter {
   const uint64_t incarnation_;  // random, per process
   mutable std::mutex held_mu_;
   std::set<std::pair<uint64_t, uint64_t>> held_;  // (ino, offset)
+  int64_t preparing_ = 0;
+  std::function<void()> commit_hook_;
 };
 
 }  // namespace tessera::server

@@ -96,10 +96,15 @@ struct FileRouter::Writer::State {
 
   // An append's PREPARE: its offset, held by this stream until it commits.
   Status reserve(Segment& seg, bool create) {
-    TESSERA_ASSIGN_OR_RETURN(auto r, prepare(create, true, 0, seg.data.size()));
-    seg.offset = r.write_offset();
-    seg.ino = r.inode().id();
-    seg.epoch = r.inode().data_epoch();
+    router.preparing(+1);
+    auto r = prepare(create, true, 0, seg.data.size());
+    if (!r.is_ok()) {
+      router.preparing(-1);
+      return r.status();
+    }
+    seg.offset = r->write_offset();
+    seg.ino = r->inode().id();
+    seg.epoch = r->inode().data_epoch();
     router.hold(seg.ino, seg.offset);
     return Status::ok();
   }

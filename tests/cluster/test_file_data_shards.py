@@ -1,10 +1,12 @@
 """A volume's file bytes live in its data shards, led by different nodes: a
 large file written through one node reads back byte for byte through the
 others, shrinking then growing a file reads zeros where the cut bytes were,
+appends from every node to one file land whole and in order,
 a removed file's bytes are purged, and a volume's data shards go with it."""
 
 import hashlib
 import os
+import threading
 
 from cluster_harness import healthy, pb, retry
 
@@ -56,6 +58,33 @@ def test_file_bytes_spread_over_data_shards(make_cluster):
     for i in range(5):
         b.write("/data/big", b"<%d>" % i, append=True, create=False)
     assert n1.client().read("/data/big", offset=len(want)) == b"<0><1><2><3><4>"
+
+    # Appends to one file from every node at once: each lands whole, once,
+    # and each writer's in its order (a reservation of another node is
+    # waited for, not dropped).
+    def appender(node, w, out):
+        client = node.client()
+        for i in range(25):
+            rec = b"<%d:%d:" % (w, i) + bytes([97 + w]) * (50 + (w * 7919 + i * 104729) % 30000) + b">"
+            client.write("/data/log", rec, append=True, create=True)
+            out.append(rec)
+    recs = [[] for _ in c.nodes]
+    threads = [threading.Thread(target=appender, args=(node, w, recs[w])) for w, node in enumerate(c.nodes)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    log = n2.client().read("/data/log")
+    assert len(log) == sum(len(r) for rs in recs for r in rs)
+    seen = [[] for _ in c.nodes]
+    at = 0
+    while at < len(log):
+        w, i = (int(x) for x in log[at + 1:log.index(b":", log.index(b":", at) + 1)].split(b":"))
+        rec = recs[w][i]
+        assert log[at:at + len(rec)] == rec, f"record {w}:{i} at byte {at}"
+        seen[w].append(i)
+        at += len(rec)
+    assert seen == [list(range(25))] * len(c.nodes)
 
     # Many small files through every node, read back through another.
     files = {f"/data/small-{i}": os.urandom(1 + i * 997) for i in range(30)}

@@ -11,7 +11,7 @@ Environment:
                           unset the stubs are generated into a temporary
                           directory with /usr/bin/protoc.
   TESSERAD_ARGS           extra tesserad flags, space-separated (for example
-                          "--file-data-shards 4" to run the suite over data shards)
+                          "--file-data-shards 0" to run the suite without data shards)
 """
 
 import atexit
