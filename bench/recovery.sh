@@ -5,7 +5,9 @@
 #   SKIP_BUILD=1 BIN_DIR=build/release bench/recovery.sh
 #   RECOVERY_RATE_MIB=200 ...   # passes --recovery-rate-mib to every node
 #
-# Four tesserads on 127.0.0.1 (--node-dead-after-ms 5000). A DATA_SIZE file
+# Four tesserads on 127.0.0.1 (--node-dead-after-ms 5000, --file-data-shards 0
+# so that the file's bytes are one shard's: the transfer measured is that
+# shard's snapshot). A DATA_SIZE file
 # (default 1G) is written to the root volume (replication factor 3), then one
 # node holding a replica that does not lead it is killed -9. After the dead
 # timeout the placement adds a replica on the fourth node, which receives a
@@ -45,7 +47,7 @@ start_node() { # start_node I [--join ADDR]
   local i=$1; shift
   "$TESSERAD" --data-dir "$OUT/n$i" --grpc-addr "127.0.0.1:$((BASE + 2 * i))" \
     --http-addr "127.0.0.1:$((BASE + 2 * i + 1))" --heartbeat-ms 200 --node-dead-after-ms 5000 \
-    --recovery-rate-mib "$RECOVERY_RATE_MIB" "$@" \
+    --recovery-rate-mib "$RECOVERY_RATE_MIB" --file-data-shards 0 "$@" \
     >"$OUT/n$i.log" 2>&1 </dev/null &
   PIDS[$i]=$!
   disown "$!"

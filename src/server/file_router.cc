@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
+#include <mutex>
 #include <future>
 #include <limits>
 #include <optional>
@@ -28,6 +30,9 @@ using internal::Principal;
 
 constexpr uint64_t kStripeBytes = ns::kStripeChunks * ns::kChunkBytes;
 constexpr size_t kSinkBytesMax = 1u << 20;
+// Stripes a read fetches ahead of the one it sends (one per data shard by
+// default).
+constexpr size_t kStripesAhead = 4;
 constexpr size_t kDoomedPerRound = 64;
 // An append waits this long for the appends reserved before it to commit,
 // with no progress, before dropping their reservations.
@@ -340,29 +345,56 @@ Status FileRouter::read(const Principal& who, const std::string& path, uint64_t 
   const uint64_t size = inode.size();
   if (offset >= size) return Status::ok();
   const uint64_t end = length == 0 ? size : std::min(size, offset + std::min(length, size));
-  std::vector<uint64_t> barriers;  // only the one fetch in flight touches it
-  // One stripe piece in flight ahead of the one being sent.
+  // Stripes come from different shards (and blob files on disk): several
+  // in flight keep every shard's reads going. The barrier list is shared.
+  std::mutex barriers_mu;
+  std::vector<uint64_t> barriers;
   auto fetch = [&](uint64_t at) {
     const uint64_t n = std::min(end, (at / kStripeBytes + 1) * kStripeBytes) - at;
     return std::async(std::launch::async, [&, at, n]() -> Result<std::string> {
-      return read_piece(shard_of(route, inode.id(), at), inode.id(), at, n, barriers);
+      const uint64_t shard = shard_of(route, inode.id(), at);
+      std::vector<uint64_t> seen;
+      {
+        std::lock_guard lk(barriers_mu);
+        seen = barriers;
+      }
+      auto bytes = read_piece(shard, inode.id(), at, n, seen);
+      std::lock_guard lk(barriers_mu);
+      if (std::find(barriers.begin(), barriers.end(), shard) == barriers.end() &&
+          std::find(seen.begin(), seen.end(), shard) != seen.end()) {
+        barriers.push_back(shard);
+      }
+      return bytes;
     });
   };
-  uint64_t at = offset;
-  auto next = fetch(at);
-  while (at < end) {
-    auto bytes = next.get();
-    TESSERA_TRY(bytes.status());
-    const uint64_t piece_end = at + bytes->size();
-    if (piece_end < end) next = fetch(piece_end);
+  std::deque<std::pair<uint64_t, std::future<Result<std::string>>>> ahead;  // (offset, bytes)
+  uint64_t next = offset;
+  auto fill = [&] {
+    while (next < end && ahead.size() < kStripesAhead) {
+      ahead.emplace_back(next, fetch(next));
+      next = std::min(end, (next / kStripeBytes + 1) * kStripeBytes);
+    }
+  };
+  auto drain = [&] {
+    for (auto& [at, f] : ahead) (void)f.get();  // they reference this frame
+  };
+  fill();
+  while (!ahead.empty()) {
+    auto [at, f] = std::move(ahead.front());
+    ahead.pop_front();
+    auto bytes = f.get();
+    if (!bytes.is_ok()) {
+      drain();
+      return bytes.status();
+    }
+    fill();
     for (size_t pos = 0; pos < bytes->size(); pos += kSinkBytesMax) {
       const size_t n = std::min(kSinkBytesMax, bytes->size() - pos);
       if (!sink(at + pos, std::string_view(*bytes).substr(pos, n))) {
-        if (piece_end < end) (void)next.get();
+        drain();
         return Status::ok();
       }
     }
-    at = piece_end;
   }
   return Status::ok();
 }

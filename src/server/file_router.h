@@ -27,7 +27,7 @@
 //   read     permission and size after a read barrier on the name shard;
 //            each stripe piece from its data shard, here (one read barrier
 //            per shard per request) or on a node holding it ("chunk_read"),
-//            one piece read ahead.
+//            four stripes read ahead (they come from different shards).
 //   removal  the name shard lists removed files (doomed); its leader purges
 //            their bytes from every data shard, then forgets them.
 // Volumes without data shards keep chunks in the name shard (file_ops.cc)

@@ -13,13 +13,10 @@
 #include <thread>
 
 #include "cluster/meta_keys.h"
-#include "cluster/meta_machine.h"
 #include "namespace/chunk_ops.h"
 #include "namespace/keys.h"
-#include "namespace/volume_machine.h"
 #include "namespace/volume_store.h"
-#include "server/backend.h"
-#include "storage/test_engine.h"
+#include "server/test_node.h"
 
 namespace tessera::server {
 namespace {
@@ -29,23 +26,11 @@ using internal::Command;
 
 class FileRouterTest : public ::testing::Test {
  protected:
-  storage::TestEngine engine_{"file_router"};
-  shard::ShardHost host_{*engine_, options(), [](ShardId id) -> std::unique_ptr<shard::StateMachine> {
-                           if (id == ShardId(cluster::kMetaShard)) return std::make_unique<cluster::MetaMachine>();
-                           return std::make_unique<ns::VolumeMachine>();
-                         }};
-  Metrics metrics_;
-  Backend backend_{*engine_, host_, metrics_};
+  TestNode node_{"file_router"};
+  shard::ShardHost& host_ = node_.host;
+  Backend& backend_ = node_.backend;
   FileRouter& files_ = backend_.files();
   internal::Principal admin_ = backend_.node_principal();
-
-  static shard::ShardHostOptions options() {
-    shard::ShardHostOptions o;
-    o.self = raft::NodeId(1);
-    o.sync = false;
-    o.tick_ms = 10;
-    return o;
-  }
 
   void SetUp() override {
     backend_.set_data_shards(4);

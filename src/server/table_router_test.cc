@@ -11,13 +11,10 @@
 #include <thread>
 
 #include "cluster/meta_keys.h"
-#include "cluster/meta_machine.h"
 #include "cluster/meta_reader.h"
 #include "namespace/table_map.h"
 #include "namespace/tablet_ops.h"
-#include "namespace/volume_machine.h"
-#include "server/backend.h"
-#include "storage/test_engine.h"
+#include "server/test_node.h"
 
 namespace tessera::server {
 namespace {
@@ -36,23 +33,11 @@ std::string doc_of(int i) { return "{\"i\":" + std::to_string(i) + ",\"pad\":\""
 
 class TableRouterTest : public ::testing::Test {
  protected:
-  storage::TestEngine engine_{"table_router"};
-  shard::ShardHost host_{*engine_, options(), [](ShardId id) -> std::unique_ptr<shard::StateMachine> {
-                           if (id == ShardId(cluster::kMetaShard)) return std::make_unique<cluster::MetaMachine>();
-                           return std::make_unique<ns::VolumeMachine>();
-                         }};
-  Metrics metrics_;
-  Backend backend_{*engine_, host_, metrics_};
+  TestNode node_{"table_router"};
+  shard::ShardHost& host_ = node_.host;
+  Backend& backend_ = node_.backend;
   TableRouter& tables_ = backend_.tables();
   internal::Principal admin_ = backend_.node_principal();
-
-  static shard::ShardHostOptions options() {
-    shard::ShardHostOptions o;
-    o.self = raft::NodeId(1);
-    o.sync = false;
-    o.tick_ms = 10;
-    return o;
-  }
 
   void SetUp() override {
     ASSERT_TRUE(backend_.bootstrap("test", "127.0.0.1:1", {}).is_ok());
