@@ -11,8 +11,9 @@
 # tessera_failover); one tesserad on 127.0.0.1 driven by tessera_bench with
 # run.sh's commands and sizes (files, tables, streams), stopped; three
 # tesserads (node 1 bootstraps, nodes 2 and 3 --join it, --heartbeat-ms 200)
-# on fixed 127.0.0.1 ports, waited on until /v1/health shows 3 nodes up and
-# no shard under-replicated or unavailable, the same workloads driven at the
+# on fixed 127.0.0.1 ports, waited on until /v1/health shows 3 nodes up,
+# no shard under-replicated or unavailable and no leader moving for 5 s, the
+# same workloads driven at the
 # leader of the root volume's shard, stopped; then a fresh three-node cluster
 # for the failover rounds:
 #
@@ -226,6 +227,23 @@ wait_healthy() { # wait_healthy N: prints the settled health document
   echo "$doc" >"$LOGS/health_last.json"
   die "health did not settle ($n up, 0 under-replicated, 0 unavailable) in ${HEALTH_TIMEOUT_S}s; last /v1/health in $LOGS/health_last.json: $doc"
 }
+# wait_leaders_settled N: after wait_healthy, waits (at most 90 s) until no
+# shard's leader changed for 5 s — placement hands leaderships round after
+# nodes join, and a workload driven at a leader that then moves measures the
+# move — and prints the health document.
+wait_leaders_settled() {
+  local n=$1 doc last="" same=0 end=$((SECONDS + 90))
+  while [ $SECONDS -lt $end ]; do
+    doc=$(wait_healthy "$n")
+    local now
+    now=$(jq -c '[.shards[] | [.shard, .leader]]' <<<"$doc")
+    if [ "$now" = "$last" ]; then same=$((same + 1)); else same=0; last=$now; fi
+    [ $same -ge 5 ] && { echo "$doc"; return 0; }
+    sleep 1
+  done
+  log "leaders still moving after 90 s; going on"
+  echo "$doc"
+}
 volume_shard() { jq -r --argjson meta "$META_SHARD" '[.shards[].shard | select(. != $meta)] | min'; }
 leader_of() { jq -r --argjson s "$1" '.shards[] | select(.shard == $s) | .leader'; }
 
@@ -278,7 +296,7 @@ if [[ ",$PARTS," == *,workloads,* ]]; then
   log "three nodes: starting"
   cmd "tesserad --data-dir \$Di --grpc-addr 127.0.0.1:Pi --http-addr 127.0.0.1:Hi --heartbeat-ms $HEARTBEAT_MS --join 127.0.0.1:P1 &   # i = 2, 3"
   start_cluster "$DATA/three" "$NODES"
-  doc=$(wait_healthy "$NODES")
+  doc=$(wait_leaders_settled "$NODES")
   echo "$doc" >"$LOGS/three_health_start.json"
   vs=$(volume_shard <<<"$doc")
   lid=$(leader_of "$vs" <<<"$doc")
