@@ -165,7 +165,7 @@ Status prepare_write(VolumeTxn& txn, const internal::Command& cmd, uint64_t leng
   const uint64_t offset =
       !op.append() ? op.offset() : std::max(file.size(), held.empty() ? 0 : held.rbegin()->end());
   TESSERA_ASSIGN_OR_RETURN(const uint64_t end, write_end(op, offset, length));
-  const bool grows = end > file.size() || offset > file.size();
+  const bool grows = end > file.size();  // also a hole: end >= offset
   if (grows && file.purge_pending()) {
     *result.mutable_inode() = stored;
     return growth_refused(op.path(), file);

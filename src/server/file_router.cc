@@ -10,6 +10,7 @@
 #include <limits>
 #include <optional>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "cluster/meta_keys.h"
@@ -348,21 +349,20 @@ Status FileRouter::read(const Principal& who, const std::string& path, uint64_t 
   // Stripes come from different shards (and blob files on disk): several
   // in flight keep every shard's reads going. The barrier list is shared.
   std::mutex barriers_mu;
-  std::vector<uint64_t> barriers;
+  std::set<uint64_t> barriers;  // shards already read-barriered for this request
   auto fetch = [&](uint64_t at) {
     const uint64_t n = std::min(end, (at / kStripeBytes + 1) * kStripeBytes) - at;
     return std::async(std::launch::async, [&, at, n]() -> Result<std::string> {
       const uint64_t shard = shard_of(route, inode.id(), at);
-      std::vector<uint64_t> seen;
+      std::vector<uint64_t> done;  // read_piece adds the shard once it barriered
       {
         std::lock_guard lk(barriers_mu);
-        seen = barriers;
+        if (barriers.contains(shard)) done.push_back(shard);
       }
-      auto bytes = read_piece(shard, inode.id(), at, n, seen);
-      std::lock_guard lk(barriers_mu);
-      if (std::find(barriers.begin(), barriers.end(), shard) == barriers.end() &&
-          std::find(seen.begin(), seen.end(), shard) != seen.end()) {
-        barriers.push_back(shard);
+      auto bytes = read_piece(shard, inode.id(), at, n, done);
+      if (!done.empty()) {
+        std::lock_guard lk(barriers_mu);
+        barriers.insert(shard);
       }
       return bytes;
     });
