@@ -280,15 +280,6 @@ Result<v1::Stat> FileRouter::truncate(const Principal& who, const std::string& p
 
 // ------------------------------------------------------------------- read --
 
-Result<internal::Inode> FileRouter::load_inode(const Principal& who, const Route& route,
-                                               const std::string& path) {
-  TESSERA_TRY(b_.read_barrier(route.shard));
-  auto snap = b_.snapshot();
-  storage::SnapshotReader sr(*snap, route.shard);
-  TESSERA_ASSIGN_OR_RETURN(auto r, ns::VolumeView(sr).resolve_kind(path, who, v1::KIND_FILE, 0));
-  return r.inode;
-}
-
 Result<internal::ChunkReadReply> FileRouter::read_local(const internal::ChunkRead& req) {
   TESSERA_TRY(b_.read_barrier(ShardId(req.shard())));
   auto snap = b_.snapshot();

@@ -124,8 +124,6 @@ class FileRouter {
   Status purge(const Route& route, uint64_t ino, uint64_t from, uint64_t epoch, bool clear);
   // Purges the pending shrink of the file at `path`, if any.
   Status purge_pending(const Route& route, const internal::Inode& inode);
-  Result<internal::Inode> load_inode(const internal::Principal& who, const Route& route,
-                                     const std::string& path);
   Result<std::string> read_piece(uint64_t shard, uint64_t ino, uint64_t offset, uint64_t length,
                                  std::vector<uint64_t>& barriers);
   void purge_doomed(const Route& route);
