@@ -157,7 +157,7 @@ PDEATH=()
 spawn_node() { # spawn_node I: starts node I (its dir, ports and --join are set); returns at once
   local i=$1 a
   a=(--data-dir "${NODE_DIR[$i]}/data" --grpc-addr "${NODE_GRPC[$i]}" --http-addr "${NODE_HTTP[$i]}"
-     --heartbeat-ms "$HEARTBEAT_MS")
+     --kafka-addr "${NODE_KAFKA[$i]:-127.0.0.1:0}" --heartbeat-ms "$HEARTBEAT_MS")
   # --join only on the first start: a restarted node knows its cluster.
   [ -n "${NODE_JOIN[$i]}" ] && [ ! -d "${NODE_DIR[$i]}/data" ] && a+=(--join "${NODE_JOIN[$i]}")
   echo "===== cluster.sh: start: tesserad ${a[*]}" >>"${NODE_LOG[$i]}"

@@ -46,7 +46,7 @@ BASE=$((20000 + RANDOM % 20000))
 start_node() { # start_node I [--join ADDR]
   local i=$1; shift
   "$TESSERAD" --data-dir "$OUT/n$i" --grpc-addr "127.0.0.1:$((BASE + 2 * i))" \
-    --http-addr "127.0.0.1:$((BASE + 2 * i + 1))" --heartbeat-ms 200 --node-dead-after-ms 5000 \
+    --http-addr "127.0.0.1:$((BASE + 2 * i + 1))" --kafka-addr 127.0.0.1:0 --heartbeat-ms 200 --node-dead-after-ms 5000 \
     --recovery-rate-mib "$RECOVERY_RATE_MIB" --file-data-shards 0 "$@" \
     >"$OUT/n$i.log" 2>&1 </dev/null &
   PIDS[$i]=$!

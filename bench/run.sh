@@ -158,9 +158,9 @@ rm -rf "$DB"
 TD=$DATA/tessera
 mkdir -p "$TD/home"
 log "tesserad: starting ($TESSERAD)"
-cmd "tesserad --data-dir $TD/data --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 &   # TESSERAD_PID=\$!"
+cmd "tesserad --data-dir $TD/data --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --kafka-addr 127.0.0.1:0 &   # TESSERAD_PID=\$!"
 env -u TESSERA_ENDPOINT -u TESSERA_CREDENTIALS -u TESSERA_DATA_DIR -u XDG_DATA_HOME HOME="$TD/home" \
-  "$TESSERAD" --data-dir "$TD/data" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 \
+  "$TESSERAD" --data-dir "$TD/data" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --kafka-addr 127.0.0.1:0 \
   >"$LOGS/tesserad.log" 2>&1 </dev/null &
 TESSERAD_PID=$!
 CREDS=$TD/data/admin.credentials

@@ -39,7 +39,7 @@ fail() {
 # A private environment: no TESSERA_* variables, HOME inside the temp dir.
 mkdir -p "$TMP/home"
 env -u TESSERA_ENDPOINT -u TESSERA_CREDENTIALS -u TESSERA_DATA_DIR -u XDG_DATA_HOME HOME="$TMP/home" \
-  "$TESSERAD" --data-dir "$TMP/data" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 \
+  "$TESSERAD" --data-dir "$TMP/data" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --kafka-addr 127.0.0.1:0 \
   >"$TMP/tesserad.log" 2>&1 </dev/null &
 PID=$!
 

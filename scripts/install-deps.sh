@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 python3-grpcio python3-protobuf python3-pytest
   rocksdb-tools fio curl jq bc procps
+  kcat librdkafka-dev python3-confluent-kafka python3-kafka clang libclang-rt-14-dev
+  nats-server redis-server
 )
 
 missing=()

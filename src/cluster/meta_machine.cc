@@ -345,6 +345,7 @@ Status register_node(storage::StateWriter& state, const internal::Command& cmd,
   if (n.id() == 0) n.set_joined_ms(cmd.now_ms());
   n.set_id(id);
   n.set_address(op.address());
+  n.set_kafka_address(op.kafka_address());
   *n.mutable_labels() = op.labels();
   state.put(node_key(id), n.SerializeAsString());
   *result.mutable_node() = n;

@@ -19,6 +19,7 @@
 //   P                                   PartitionInfo
 //   O offset(8)                         tessera.v1.Record
 //   g group                             committed offset(8)
+//   q producer id(8)                    ProducerState (Kafka idempotent producers)
 //
 // A tablet shard (one key range of one table; tablet_ops.h):
 //   B                                   TabletInfo
@@ -93,6 +94,8 @@ inline std::string partition_record_key(uint64_t offset) {
 inline std::string partition_group_key(std::string_view group) {
   return "g" + std::string(group);
 }
+
+inline std::string partition_producer_key(uint64_t producer_id) { return with_be64("q", producer_id); }
 
 inline std::string tablet_info_key() { return "B"; }
 

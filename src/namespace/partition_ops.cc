@@ -73,6 +73,73 @@ Status out_of_range(const PartitionInfo& info, uint64_t offset) {
                             : "after the end offset " + std::to_string(info.end_offset())));
 }
 
+// The sequence number of a batch's last record (sequences wrap at INT32_MAX).
+int32_t last_sequence(const internal::ProduceOp& op) {
+  int64_t last = static_cast<int64_t>(op.base_sequence()) + op.records_size() - 1;
+  if (last > INT32_MAX) last -= static_cast<int64_t>(INT32_MAX) + 1;
+  return static_cast<int32_t>(last);
+}
+
+int32_t next_sequence(int32_t seq) { return seq == INT32_MAX ? 0 : seq + 1; }
+
+// KIP-98's checks of an idempotent producer's batch against what this
+// partition last stored from it. Returns the producer state to update when
+// the batch is to be appended; nullopt when it is a resend of one of the
+// last kProducerBatchesKept batches (result.produce then holds the offsets
+// it was stored at); an error for a gap or a fenced epoch.
+Result<std::optional<internal::ProducerState>> check_sequence(const storage::StateReader& state,
+                                                              const internal::ProduceOp& op,
+                                                              const PartitionInfo& info,
+                                                              CommandResult& result) {
+  const std::string subject = partition_subject(info);
+  if (op.producer_id() < 0 || op.base_sequence() < 0 || op.producer_epoch() < 0) {
+    return Status(Errc::invalid_argument, subject + ": idempotent batch without producer id, "
+                                                    "epoch or sequence");
+  }
+  TESSERA_ASSIGN_OR_RETURN(
+      auto have, load_record<internal::ProducerState>(
+                     state, partition_producer_key(static_cast<uint64_t>(op.producer_id())),
+                     "producer state"));
+  internal::ProducerState p = have.value_or(internal::ProducerState());
+  const std::string who = "producer " + std::to_string(op.producer_id());
+  if (have && op.producer_epoch() < p.epoch()) {
+    return Status(Errc::version_mismatch, subject + ": " + who + " epoch " +
+                                              std::to_string(op.producer_epoch()) +
+                                              " is fenced by epoch " + std::to_string(p.epoch()));
+  }
+  if (!have || op.producer_epoch() > p.epoch()) {
+    // A new producer (or a new epoch of one) starts its sequence at 0.
+    if (op.base_sequence() != 0) {
+      return Status(Errc::failed_precondition,
+                    subject + ": out of order sequence number: " + who + " epoch " +
+                        std::to_string(op.producer_epoch()) + " must start at sequence 0, not " +
+                        std::to_string(op.base_sequence()));
+    }
+    p.clear_batches();
+    return std::optional<internal::ProducerState>(std::move(p));
+  }
+  for (const auto& b : p.batches()) {
+    if (b.first_sequence() == op.base_sequence() && b.last_sequence() == last_sequence(op)) {
+      auto* out = result.mutable_produce();
+      for (int i = 0; i < op.records_size(); ++i) {
+        out->add_partitions(info.partition());
+        out->add_offsets(b.base_offset() + static_cast<uint64_t>(i));
+      }
+      *result.mutable_partition() = info;
+      return std::optional<internal::ProducerState>();
+    }
+  }
+  const int32_t expected =
+      p.batches_size() == 0 ? 0 : next_sequence(p.batches(p.batches_size() - 1).last_sequence());
+  if (op.base_sequence() != expected) {
+    return Status(Errc::failed_precondition,
+                  subject + ": out of order sequence number: " + who + " sent " +
+                      std::to_string(op.base_sequence()) + ", expected " +
+                      std::to_string(expected));
+  }
+  return std::optional<internal::ProducerState>(std::move(p));
+}
+
 }  // namespace
 
 std::string partition_subject(const PartitionInfo& info) {
@@ -115,12 +182,19 @@ Status apply_partition_produce(storage::StateWriter& state, const Command& cmd,
   TESSERA_ASSIGN_OR_RETURN(auto info, partition_info(state));
   TESSERA_TRY(check_target(info, op.topic(), op.partition(), "produce"));
   TESSERA_ASSIGN_OR_RETURN(const uint64_t total, check_records(op, partition_subject(info)));
+  std::optional<internal::ProducerState> producer;
+  if (op.idempotent()) {
+    TESSERA_ASSIGN_OR_RETURN(producer, check_sequence(state, op, info, result));
+    if (!producer) return Status::ok();  // a resent batch: answered with its offsets
+  }
+
   if (Status st = check_grant(partition_subject(info), info.bytes(), info.grant(), total); !st) {
     *result.mutable_partition() = info;
     return st;
   }
 
   auto* out = result.mutable_produce();
+  const uint64_t base_offset = info.end_offset();
   for (const Record& in : op.records()) {
     Record stored = in;
     stored.set_offset(info.end_offset());
@@ -135,6 +209,19 @@ Status apply_partition_produce(storage::StateWriter& state, const Command& cmd,
   info.set_bytes(info.bytes() + total);
   state.put(partition_info_key(), info.SerializeAsString());
   *result.mutable_partition() = info;
+  if (producer) {
+    auto* b = producer->add_batches();
+    b->set_first_sequence(op.base_sequence());
+    b->set_last_sequence(last_sequence(op));
+    b->set_base_offset(base_offset);
+    while (producer->batches_size() > static_cast<int>(kProducerBatchesKept)) {
+      producer->mutable_batches()->DeleteSubrange(0, 1);
+    }
+    producer->set_epoch(op.producer_epoch());
+    producer->set_last_ms(cmd.now_ms());
+    state.put(partition_producer_key(static_cast<uint64_t>(op.producer_id())),
+              producer->SerializeAsString());
+  }
   return Status::ok();
 }
 
@@ -213,6 +300,40 @@ Result<std::optional<uint64_t>> partition_committed(const storage::StateReader& 
                                         std::string(group) + " has the wrong size");
   }
   return std::optional<uint64_t>(get_be64(*raw));
+}
+
+}  // namespace tessera::ns
+
+namespace tessera::ns {
+
+Result<std::optional<TimedOffset>> partition_offset_for_time(const storage::StateReader& state,
+                                                            int64_t timestamp_ms) {
+  TESSERA_ASSIGN_OR_RETURN(auto info, partition_info(state));
+  const std::string subject = partition_subject(info);
+  auto load = [&](uint64_t offset) -> Result<Record> {
+    TESSERA_ASSIGN_OR_RETURN(auto raw, state.get(partition_record_key(offset)));
+    if (!raw) {
+      return Status(Errc::corruption, subject + ": record at offset " + std::to_string(offset) +
+                                          " missing");
+    }
+    return parse_record<Record>(*raw, subject);
+  };
+  // The first offset whose timestamp is >= timestamp_ms, by bisection over
+  // [start, end): exact when timestamps do not decrease along the log.
+  uint64_t lo = info.start_offset();
+  uint64_t hi = info.end_offset();
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    TESSERA_ASSIGN_OR_RETURN(auto rec, load(mid));
+    if (rec.timestamp_ms() < timestamp_ms) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo >= info.end_offset()) return std::optional<TimedOffset>();
+  TESSERA_ASSIGN_OR_RETURN(auto rec, load(lo));
+  return std::optional<TimedOffset>(TimedOffset{lo, rec.timestamp_ms()});
 }
 
 }  // namespace tessera::ns

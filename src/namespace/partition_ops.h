@@ -22,6 +22,10 @@
 
 namespace tessera::ns {
 
+// Batches of each idempotent producer remembered for duplicate detection
+// (Kafka keeps 5, the most a producer has in flight).
+inline constexpr size_t kProducerBatchesKept = 5;
+
 // Records deleted by one PartitionRetentionOp; the next one continues.
 inline constexpr size_t kRetentionRecordsMax = 100000;
 
@@ -38,6 +42,12 @@ Status apply_init_partition(storage::StateWriter& state, const internal::Command
 // result.partition set, and the caller asks the name shard for more.
 // result.produce: each record's partition and offset, in request order;
 // result.partition: the info after.
+// An idempotent batch (op.idempotent) is appended only when its
+// base_sequence follows the producer's last batch here (0 for a new producer
+// or a new epoch); a resend of one of its last kProducerBatchesKept batches
+// is answered with the offsets it got then and appends nothing; an older
+// epoch is version_mismatch (Kafka's INVALID_PRODUCER_EPOCH); any other
+// sequence failed_precondition (OUT_OF_ORDER_SEQUENCE_NUMBER).
 Status apply_partition_produce(storage::StateWriter& state, const internal::Command& cmd,
                                internal::CommandResult& result);
 // Stores cmd.commit_offset().offset as the group's committed offset.
@@ -67,6 +77,16 @@ std::string partition_subject(const internal::PartitionInfo& info);
 Result<tessera::v1::FetchResponse> partition_fetch(const storage::StateReader& state,
                                                    uint64_t offset, uint64_t max_bytes);
 // The group's committed offset, nullopt when it has none.
+// Kafka ListOffsets by time: the first offset whose record's timestamp is
+// >= timestamp_ms, and that timestamp; nullopt when no record is that late.
+// Bisects the log, so it is exact while timestamps do not decrease (server
+// stamped, or producers with steady clocks).
+struct TimedOffset {
+  uint64_t offset = 0;
+  int64_t timestamp_ms = 0;
+};
+Result<std::optional<TimedOffset>> partition_offset_for_time(const storage::StateReader& state,
+                                                            int64_t timestamp_ms);
 Result<std::optional<uint64_t>> partition_committed(const storage::StateReader& state,
                                                     std::string_view group);
 

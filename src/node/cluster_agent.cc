@@ -313,6 +313,10 @@ internal::Heartbeat ClusterAgent::make_heartbeat() const {
   internal::Heartbeat hb;
   hb.set_node(self_.value);
   hb.set_address(address_);
+  {
+    std::lock_guard lk(kafka_mu_);
+    hb.set_kafka_address(kafka_address_);
+  }
   for (const auto& st : host_.status_all()) {
     auto* r = hb.add_shards();
     r->set_shard(st.id.value);
@@ -411,6 +415,18 @@ void ClusterAgent::cache_locations(const internal::HeartbeatReply& reply) {
   for (const auto& loc : reply.shards()) locations_[loc.shard()] = loc;
   location_addresses_.clear();
   for (const auto& [id, addr] : reply.addresses()) location_addresses_[id] = addr;
+}
+
+void ClusterAgent::set_kafka_address(std::string address) {
+  std::lock_guard lk(kafka_mu_);
+  kafka_address_ = std::move(address);
+}
+
+std::optional<internal::ShardLocation> ClusterAgent::location(ShardId shard) {
+  std::lock_guard lk(mu_);
+  auto it = locations_.find(shard.value);
+  if (it == locations_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::optional<server::ReplicaRef> ClusterAgent::locate(ShardId shard) {
@@ -562,17 +578,20 @@ void ClusterAgent::update_addresses() {
       auto it = reports_.find(n.id());
       if (it == reports_.end() || n.state() == internal::NodeRecord::REMOVED) continue;
       const std::string& reported = it->second.heartbeat.address();
-      if (reported.empty() || reported == n.address()) continue;
+      const std::string& kafka = it->second.heartbeat.kafka_address();
+      if (reported.empty() || (reported == n.address() && kafka == n.kafka_address())) continue;
       internal::Command cmd;
       auto* op = cmd.mutable_register_node();
       op->set_node_id(n.id());
       op->set_address(reported);
+      op->set_kafka_address(kafka);
       *op->mutable_labels() = n.labels();
       updates.push_back(std::move(cmd));
     }
   }
   for (const auto& cmd : updates) {
-    spdlog::info("node {} now listens on {}", cmd.register_node().node_id(), cmd.register_node().address());
+    spdlog::info("node {} now listens on {} (kafka: {})", cmd.register_node().node_id(),
+                 cmd.register_node().address(), cmd.register_node().kafka_address());
     auto r = backend_.propose(kMeta, cmd, node_principal());
     if (r.errc() != 0) spdlog::warn("node {}: cannot record its new address: {}", cmd.register_node().node_id(), r.message());
   }

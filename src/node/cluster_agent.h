@@ -62,6 +62,11 @@ class ClusterAgent final : public server::Forwarder {
                                           const internal::Command& cmd) override;
   Result<LogIndex> read_index(raft::NodeId node, ShardId shard) override;
   std::optional<server::ReplicaRef> locate(ShardId shard) override;
+  std::optional<internal::ShardLocation> location(ShardId shard) override;
+
+  // The Kafka listener's advertised address, reported with every heartbeat
+  // (the meta shard records it; Kafka Metadata answers list it).
+  void set_kafka_address(std::string address);
   Result<internal::ChunkReadReply> chunk_read(raft::NodeId node, const internal::ChunkRead& req) override;
   Result<internal::TabletReadReply> tablet_read(raft::NodeId node,
                                                 const internal::TabletRead& req) override;
@@ -114,6 +119,8 @@ class ClusterAgent final : public server::Forwarder {
   const ClusterAgentOptions opts_;
 
   std::mutex mu_;
+  mutable std::mutex kafka_mu_;
+  std::string kafka_address_;  // guarded by kafka_mu_
   std::condition_variable cv_;
   bool stopping_ = false;
   std::map<uint64_t, std::string> addresses_;  // from the meta shard

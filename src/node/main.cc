@@ -46,6 +46,28 @@ int main(int argc, char** argv) {
                  "them in the volume's own shard")
       ->check(CLI::Range(0u, 64u))
       ->capture_default_str();
+  app.add_option("--kafka-addr", opts.kafka_addr,
+                 "Kafka wire-protocol listen address (\"\" turns the Kafka gateway off)")
+      ->capture_default_str();
+  app.add_option("--kafka-advertised-addr", opts.kafka_advertised_addr,
+                 "host:port Kafka clients are told to connect to (default: the listen address)");
+  app.add_option("--kafka-default-stream", opts.kafka_default_stream,
+                 "Stream holding Kafka topics with plain names (\"/path:topic\" names any stream)")
+      ->capture_default_str();
+  app.add_option("--kafka-auto-create", opts.kafka_auto_create,
+                 "Create topics (and their streams) when clients first ask for them")
+      ->capture_default_str();
+  app.add_option("--kafka-default-partitions", opts.kafka_default_partitions,
+                 "Partitions of auto-created topics")
+      ->check(CLI::Range(1u, 1024u))
+      ->capture_default_str();
+  app.add_option("--kafka-allow-anonymous", opts.kafka_allow_anonymous,
+                 "Let Kafka clients that do not authenticate (SASL) act as user \"anonymous\"")
+      ->capture_default_str();
+  app.add_option("--kafka-group-initial-delay-ms", opts.kafka_initial_rebalance_delay_ms,
+                 "How long a new consumer group waits for more members before its first rebalance")
+      ->check(CLI::Range(0, 300000))
+      ->capture_default_str();
   bool no_sync = false;
   app.add_flag("--unsafe-no-fsync", no_sync,
                "Acknowledge writes before they are fsync'd (benchmarks only: loses data on crash)");

@@ -26,6 +26,7 @@
 #include "namespace/volume_machine.h"
 #include "gateway/http/admin_routes.h"
 #include "gateway/http/server.h"
+#include "gateway/kafka/server/broker.h"
 #include "server/backend.h"
 #include "server/stream_router.h"
 #include "server/file_router.h"
@@ -136,6 +137,7 @@ struct Node::Impl {
   std::vector<std::unique_ptr<grpc::Service>> services;
   std::unique_ptr<grpc::Server> grpc;
   std::unique_ptr<http::AdminServer> http;
+  std::unique_ptr<kafka::Broker> kafka;
   std::thread housekeeping;
   std::mutex mu;
   std::condition_variable cv;
@@ -309,6 +311,19 @@ Result<std::unique_ptr<Node>> Node::start(const NodeOptions& opts) {
   impl->backend->tables().set_split_bytes(opts.tablet_split_mib << 20);
   impl->backend->set_data_shards(opts.file_data_shards);
   impl->agent->register_methods();
+  if (!opts.kafka_addr.empty()) {
+    kafka::KafkaOptions ko;
+    ko.listen_addr = opts.kafka_addr;
+    ko.advertised_addr = opts.kafka_advertised_addr;
+    ko.default_stream = opts.kafka_default_stream;
+    ko.auto_create_topics = opts.kafka_auto_create;
+    ko.default_partitions = opts.kafka_default_partitions;
+    ko.allow_anonymous = opts.kafka_allow_anonymous;
+    ko.initial_rebalance_delay_ms = opts.kafka_initial_rebalance_delay_ms;
+    impl->kafka = std::make_unique<kafka::Broker>(*impl->backend, ko);
+    TESSERA_TRY(impl->kafka->bind());
+    impl->agent->set_kafka_address(impl->kafka->advertised());
+  }
   ClusterAgent* agent = impl->agent.get();
   impl->info.cluster_health_json = [agent] { return agent->health_json(); };
   if (joined) {
@@ -359,6 +374,7 @@ Result<std::unique_ptr<Node>> Node::start(const NodeOptions& opts) {
   TESSERA_ASSIGN_OR_RETURN(impl->http, http::AdminServer::start(opts.http_addr, http::make_admin_handler(routes)));
   impl->info.http_addr = impl->http->address();
   impl->register_gauges();
+  if (impl->kafka) TESSERA_TRY(impl->kafka->start());
 
   if (fresh_creds) {
     client::Credentials c;
@@ -377,6 +393,7 @@ Result<std::unique_ptr<Node>> Node::start(const NodeOptions& opts) {
 
 const std::string& Node::grpc_address() const { return impl_->info.grpc_addr; }
 const std::string& Node::http_address() const { return impl_->info.http_addr; }
+std::string Node::kafka_address() const { return impl_->kafka ? impl_->kafka->address() : std::string(); }
 uint64_t Node::node_id() const { return impl_->identity.id; }
 std::string Node::admin_credentials_path() const {
   return impl_->opts.data_dir + "/" + std::string(client::kAdminCredentialsFile);
@@ -392,6 +409,7 @@ void Node::stop() {
   impl_->cv.notify_all();
   if (impl_->housekeeping.joinable()) impl_->housekeeping.join();
   if (impl_->backend) impl_->backend->tables().stop();
+  if (impl_->kafka) impl_->kafka->stop();
   if (impl_->agent) impl_->agent->stop();
   if (impl_->transport) impl_->transport->stop();
   if (impl_->grpc) impl_->grpc->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));

@@ -40,6 +40,15 @@ struct NodeOptions {
   // File data shards of each new volume (0: file data in the volume shard).
   uint32_t file_data_shards = 4;
   int64_t raft_tick_ms = 50;
+  // The Kafka gateway (gateway/kafka/server/broker.h); empty kafka_addr
+  // turns it off.
+  std::string kafka_addr = "127.0.0.1:9092";
+  std::string kafka_advertised_addr;          // "" = the bound address
+  std::string kafka_default_stream = "/kafka";
+  bool kafka_auto_create = true;
+  uint32_t kafka_default_partitions = 1;
+  bool kafka_allow_anonymous = true;
+  int32_t kafka_initial_rebalance_delay_ms = 3000;
 };
 
 // "zone=a,rack=r1" → {zone: a, rack: r1}; an empty string is no labels.
@@ -52,6 +61,8 @@ class Node {
 
   const std::string& grpc_address() const;
   const std::string& http_address() const;
+  // The Kafka listener's bound address ("" when off).
+  std::string kafka_address() const;
   uint64_t node_id() const;
   // Path of the admin credentials file written at first start.
   std::string admin_credentials_path() const;

@@ -66,6 +66,9 @@ class Forwarder {
   // latest heartbeat reply, so about a heartbeat period old; nullopt when
   // nothing is known yet. Never blocks on the network.
   virtual std::optional<ReplicaRef> locate(ShardId shard) = 0;
+  // The shard's leader and replicas as the meta leader last answered
+  // (leader 0 when none was reported); nullopt when nothing is known.
+  virtual std::optional<internal::ShardLocation> location(ShardId shard) = 0;
   // A read of a partition shard on `node`, which holds a replica of it.
   virtual Result<internal::PartitionReadReply> partition_read(raft::NodeId node,
                                                               const internal::PartitionRead& req) = 0;

@@ -33,6 +33,7 @@ class FakeForwarder final : public Forwarder {
     if (it == located.end()) return std::nullopt;
     return it->second;
   }
+  std::optional<internal::ShardLocation> location(ShardId) override { return std::nullopt; }
   Result<internal::PartitionReadReply> partition_read(raft::NodeId,
                                                       const internal::PartitionRead&) override {
     return Status(Errc::not_leader, "not used");

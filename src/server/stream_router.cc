@@ -156,6 +156,32 @@ Result<CommandResult> StreamRouter::produce_to(const Principal& who, const ns::S
   }
 }
 
+Result<ns::StreamTopic> StreamRouter::open_topic(const Principal& who, const std::string& path,
+                                                 const std::string& topic, int want) {
+  return open(who, path, topic, want, false);
+}
+
+Result<CommandResult> StreamRouter::produce_partition(const Principal& who, const ns::StreamTopic& t,
+                                                      const std::string& path, uint32_t part,
+                                                      std::vector<v1::Record> records,
+                                                      const Idempotence* idem) {
+  TESSERA_TRY(ns::check_partition_index(t, part));
+  Command cmd;
+  auto* op = cmd.mutable_produce();
+  op->set_path(path);
+  op->set_topic(t.topic.name());
+  op->set_partition(static_cast<int32_t>(part));
+  op->mutable_records()->Reserve(static_cast<int>(records.size()));
+  for (auto& r : records) *op->add_records() = std::move(r);
+  if (idem != nullptr) {
+    op->set_idempotent(true);
+    op->set_producer_id(idem->producer_id);
+    op->set_producer_epoch(idem->epoch);
+    op->set_base_sequence(idem->base_sequence);
+  }
+  return produce_to(who, t, b_.route(path).shard.value, part, std::move(cmd));
+}
+
 Result<v1::ProduceResponse> StreamRouter::produce(const Principal& who, const v1::ProduceRequest& req) {
   TESSERA_ASSIGN_OR_RETURN(auto t, open(who, req.stream(), req.topic(), kWrite, false));
   if (req.records_size() == 0) return Status(Errc::invalid_argument, t.subject + ": produce without records");
@@ -224,6 +250,14 @@ Result<PartitionReadReply> StreamRouter::read_local(const PartitionRead& req,
         TESSERA_ASSIGN_OR_RETURN(auto committed, ns::partition_committed(sr, req.group()));
         reply.set_found(committed.has_value());
         reply.set_committed(committed.value_or(0));
+      }
+      if (req.by_time()) {
+        TESSERA_ASSIGN_OR_RETURN(auto at, ns::partition_offset_for_time(sr, req.timestamp_ms()));
+        reply.set_time_found(at.has_value());
+        if (at) {
+          reply.set_time_offset(at->offset);
+          reply.set_time_timestamp_ms(at->timestamp_ms);
+        }
       }
     }
     if (!req.records() || reply.fetch().records_size() > 0) return reply;

@@ -73,6 +73,31 @@ class StreamRouter {
   Result<tessera::v1::ListTopicsResponse> list_topics(const internal::Principal& who,
                                                       const std::string& path);
 
+  // --- For the Kafka gateway (gateway/kafka/server). ---
+  // The topic at `path` with its partition shards, `want` (ns::Access bits)
+  // checked on this node's replica of the name shard (a barrier on a miss).
+  Result<ns::StreamTopic> open_topic(const internal::Principal& who, const std::string& path,
+                                     const std::string& topic, int want);
+  // A Kafka idempotent producer's batch identity.
+  struct Idempotence {
+    int64_t producer_id = -1;
+    int16_t epoch = -1;
+    int32_t base_sequence = -1;
+  };
+  // Appends `records` to partition `part` of `t` as one proposal (checked
+  // against the producer's sequence when `idem` is set). result.produce
+  // holds the offsets, result.partition the partition's info after.
+  Result<internal::CommandResult> produce_partition(const internal::Principal& who,
+                                                    const ns::StreamTopic& t, const std::string& path,
+                                                    uint32_t part,
+                                                    std::vector<tessera::v1::Record> records,
+                                                    const Idempotence* idem);
+  // Reads a partition shard here or on a node holding it.
+  Result<internal::PartitionReadReply> read_partition(uint64_t shard, const internal::PartitionRead& req,
+                                                      const std::function<bool()>& cancelled) {
+    return read(shard, req, cancelled);
+  }
+
   // Reads a partition shard this node holds, after a read barrier; waits up
   // to max_wait_ms for records past the end. The "partition_read" peer call.
   Result<internal::PartitionReadReply> read_local(const internal::PartitionRead& req,

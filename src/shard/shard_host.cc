@@ -315,6 +315,19 @@ LogIndex ShardHost::wait_applied(ShardId shard, LogIndex seen, int64_t timeout_m
   return s->applied;
 }
 
+void ShardHost::wait_any_applied(const std::vector<std::pair<ShardId, LogIndex>>& seen,
+                                 int64_t timeout_ms) const {
+  std::unique_lock lk(mu_);
+  applied_cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), [&] {
+    if (stopping_) return true;
+    for (const auto& [shard, index] : seen) {
+      auto it = shards_.find(shard);
+      if (it == shards_.end() || it->second->applied > index) return true;
+    }
+    return false;
+  });
+}
+
 NodeId ShardHost::leader(ShardId shard) const {
   std::lock_guard lk(mu_);
   auto it = shards_.find(shard);

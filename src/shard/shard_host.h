@@ -152,6 +152,11 @@ class ShardHost final : public TransportHandler {
   // Blocks until `shard`'s applied index passes `seen`, or `timeout_ms` passes.
   // Returns the applied index.
   LogIndex wait_applied(ShardId shard, LogIndex seen, int64_t timeout_ms) const;
+  // Blocks until any of `seen`'s shards has applied past its index there
+  // (a shard this node no longer holds counts as moved on), or timeout_ms
+  // passes. A Kafka fetch long-polls several partitions this way.
+  void wait_any_applied(const std::vector<std::pair<ShardId, LogIndex>>& seen,
+                        int64_t timeout_ms) const;
   // The leader this replica knows of (kNoNode when none).
   NodeId leader(ShardId shard) const;
   std::optional<ShardStatus> status(ShardId shard) const;

@@ -196,6 +196,8 @@ class Node:
         self.http_port = http_port
         self.grpc_addr = f"127.0.0.1:{grpc_port}"
         self.http_addr = f"127.0.0.1:{http_port}"
+        self.kafka_port = e2e.free_port()
+        self.kafka_addr = f"127.0.0.1:{self.kafka_port}"
         self.labels = labels
         self.extra_args = list(extra_args)
         self.proc = None
@@ -215,7 +217,8 @@ class Node:
 
     def argv(self, join):
         a = [e2e.TESSERAD, "--data-dir", self.data_dir, "--grpc-addr", self.grpc_addr,
-             "--http-addr", self.http_addr, "--heartbeat-ms", str(self.cluster.heartbeat_ms),
+             "--http-addr", self.http_addr, "--kafka-addr", self.kafka_addr,
+             "--heartbeat-ms", str(self.cluster.heartbeat_ms),
              "--node-dead-after-ms", str(self.cluster.dead_after_ms)]
         if join:
             a += ["--join", join]

@@ -203,7 +203,7 @@ class Daemon:
         self.starts += 1
         argv = [self.binary, "--data-dir", self.data_dir,
                 "--grpc-addr", f"127.0.0.1:{self.grpc_port}",
-                "--http-addr", f"127.0.0.1:{self.http_port}"]
+                "--http-addr", f"127.0.0.1:{self.http_port}", "--kafka-addr", "127.0.0.1:0"]
         argv += shlex.split(os.environ.get("TESSERAD_ARGS", ""))  # e.g. --file-data-shards 0
         # The daemon dies with this process even if it is killed outright
         # (setpriv execs: the pid stays the daemon's).

@@ -399,10 +399,13 @@ class Server:
                 self.http_port = free_port()
             self.grpc_addr = f"127.0.0.1:{self.grpc_port}"
             self.http_addr = f"127.0.0.1:{self.http_port}"
+            self.kafka_port = free_port()
+            self.kafka_addr = f"127.0.0.1:{self.kafka_port}"
             log = open(self.log_path, "ab")
             self.proc = subprocess.Popen(
                 [TESSERAD, "--data-dir", self.data_dir, "--grpc-addr", self.grpc_addr,
-                 "--http-addr", self.http_addr, *os.environ.get("TESSERAD_ARGS", "").split()],
+                 "--http-addr", self.http_addr, "--kafka-addr", self.kafka_addr,
+                 *os.environ.get("TESSERAD_ARGS", "").split()],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, env=self._env())
             log.close()

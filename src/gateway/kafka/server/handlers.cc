@@ -1,0 +1,56 @@
+#include "gateway/kafka/server/handlers.h"
+
+#include <array>
+
+#include "gateway/kafka/protocol/fetch.h"
+#include "gateway/kafka/protocol/init_producer_id.h"
+#include "gateway/kafka/protocol/list_offsets.h"
+#include "gateway/kafka/protocol/metadata.h"
+#include "gateway/kafka/protocol/produce.h"
+#include "gateway/kafka/protocol/sasl.h"
+
+namespace tessera::kafka {
+namespace {
+
+// Only non-flexible versions are served (but ApiVersions v3, whose response
+// header stays v0): every client of the issue negotiates down to them.
+constexpr std::array kHandlers{
+    ApiHandler{ApiKey::produce, kProduceMinVersion, kProduceMaxVersion, handle_produce},
+    ApiHandler{ApiKey::fetch, kFetchMinVersion, kFetchMaxVersion, handle_fetch},
+    ApiHandler{ApiKey::list_offsets, kListOffsetsMinVersion, kListOffsetsMaxVersion, handle_list_offsets},
+    ApiHandler{ApiKey::metadata, kMetadataMinVersion, kMetadataMaxVersion, handle_metadata},
+    ApiHandler{ApiKey::sasl_handshake, kSaslHandshakeMinVersion, kSaslHandshakeMaxVersion,
+               handle_sasl_handshake},
+    ApiHandler{ApiKey::api_versions, 0, kApiVersionsMaxVersion, handle_api_versions},
+    ApiHandler{ApiKey::init_producer_id, kInitProducerIdMinVersion, kInitProducerIdMaxVersion,
+               handle_init_producer_id},
+    ApiHandler{ApiKey::sasl_authenticate, kSaslAuthenticateMinVersion, kSaslAuthenticateMaxVersion,
+               handle_sasl_authenticate},
+};
+
+}  // namespace
+
+const ApiHandler* find_handler(int16_t api_key) {
+  for (const auto& h : kHandlers) {
+    if (static_cast<int16_t>(h.key) == api_key) return &h;
+  }
+  return nullptr;
+}
+
+std::span<const ApiHandler> api_handlers() { return kHandlers; }
+
+std::string api_versions_response(int16_t version, int16_t error_code) {
+  ApiVersionsResponse resp;
+  resp.error_code = error_code;
+  for (const auto& h : kHandlers) {
+    resp.api_keys.push_back(ApiVersionRange{static_cast<int16_t>(h.key), h.min_version, h.max_version, {}});
+  }
+  return encode_api_versions_response(resp, version);
+}
+
+HandlerResult handle_api_versions(Session&, const RequestHeader& h, std::string_view body) {
+  TESSERA_TRY(decode_api_versions_request(body, h.api_version).status());
+  return std::optional<std::string>(api_versions_response(h.api_version, 0));
+}
+
+}  // namespace tessera::kafka
