@@ -2,7 +2,16 @@
 
 #include <array>
 
+#include "gateway/kafka/protocol/create_topics.h"
+#include "gateway/kafka/protocol/describe_configs.h"
 #include "gateway/kafka/protocol/fetch.h"
+#include "gateway/kafka/protocol/find_coordinator.h"
+#include "gateway/kafka/protocol/heartbeat.h"
+#include "gateway/kafka/protocol/join_group.h"
+#include "gateway/kafka/protocol/leave_group.h"
+#include "gateway/kafka/protocol/offset_commit.h"
+#include "gateway/kafka/protocol/offset_fetch.h"
+#include "gateway/kafka/protocol/sync_group.h"
 #include "gateway/kafka/protocol/init_producer_id.h"
 #include "gateway/kafka/protocol/list_offsets.h"
 #include "gateway/kafka/protocol/metadata.h"
@@ -19,11 +28,22 @@ constexpr std::array kHandlers{
     ApiHandler{ApiKey::fetch, kFetchMinVersion, kFetchMaxVersion, handle_fetch},
     ApiHandler{ApiKey::list_offsets, kListOffsetsMinVersion, kListOffsetsMaxVersion, handle_list_offsets},
     ApiHandler{ApiKey::metadata, kMetadataMinVersion, kMetadataMaxVersion, handle_metadata},
+    ApiHandler{ApiKey::offset_commit, kOffsetCommitMinVersion, kOffsetCommitMaxVersion, handle_offset_commit},
+    ApiHandler{ApiKey::offset_fetch, kOffsetFetchMinVersion, kOffsetFetchMaxVersion, handle_offset_fetch},
+    ApiHandler{ApiKey::find_coordinator, kFindCoordinatorMinVersion, kFindCoordinatorMaxVersion,
+               handle_find_coordinator},
+    ApiHandler{ApiKey::join_group, kJoinGroupMinVersion, kJoinGroupMaxVersion, handle_join_group},
+    ApiHandler{ApiKey::heartbeat, kHeartbeatMinVersion, kHeartbeatMaxVersion, handle_heartbeat},
+    ApiHandler{ApiKey::leave_group, kLeaveGroupMinVersion, kLeaveGroupMaxVersion, handle_leave_group},
+    ApiHandler{ApiKey::sync_group, kSyncGroupMinVersion, kSyncGroupMaxVersion, handle_sync_group},
     ApiHandler{ApiKey::sasl_handshake, kSaslHandshakeMinVersion, kSaslHandshakeMaxVersion,
                handle_sasl_handshake},
     ApiHandler{ApiKey::api_versions, 0, kApiVersionsMaxVersion, handle_api_versions},
+    ApiHandler{ApiKey::create_topics, kCreateTopicsMinVersion, kCreateTopicsMaxVersion, handle_create_topics},
     ApiHandler{ApiKey::init_producer_id, kInitProducerIdMinVersion, kInitProducerIdMaxVersion,
                handle_init_producer_id},
+    ApiHandler{ApiKey::describe_configs, kDescribeConfigsMinVersion, kDescribeConfigsMaxVersion,
+               handle_describe_configs},
     ApiHandler{ApiKey::sasl_authenticate, kSaslAuthenticateMinVersion, kSaslAuthenticateMaxVersion,
                handle_sasl_authenticate},
 };

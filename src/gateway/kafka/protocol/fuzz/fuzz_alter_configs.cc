@@ -1,0 +1,15 @@
+// libFuzzer target: AlterConfigs (API key 33) request and response bodies over
+// every version the codec serves. Input layout and property: fuzz_check.h.
+#include <cstddef>
+#include <cstdint>
+
+#include "gateway/kafka/protocol/fuzz/fuzz_check.h"
+#include "gateway/kafka/protocol/alter_configs.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  namespace k = tessera::kafka;
+  k::fuzz::check_api(k::fuzz::split(data, size), k::kAlterConfigsMinVersion, k::kAlterConfigsMaxVersion,
+                     k::decode_alter_configs_request, k::encode_alter_configs_request,
+                     k::decode_alter_configs_response, k::encode_alter_configs_response);
+  return 0;
+}
