@@ -152,6 +152,16 @@ Status create_key(storage::StateWriter& state, const internal::Command& cmd,
   internal::KeyRecord k;
   k.set_key_id(op.key_id());
   k.set_secret_sha256(op.secret_sha256());
+  if (!op.scram_salt().empty()) {
+    if (op.scram_iterations() < 4096 || op.scram_stored_key().size() != 32 ||
+        op.scram_server_key().size() != 32) {
+      return Status(Errc::invalid_argument, "key: malformed SCRAM verifier");
+    }
+    k.set_scram_salt(op.scram_salt());
+    k.set_scram_iterations(op.scram_iterations());
+    k.set_scram_stored_key(op.scram_stored_key());
+    k.set_scram_server_key(op.scram_server_key());
+  }
   k.set_uid(u.uid());
   k.set_created_ms(cmd.now_ms());
   state.put(access_key(op.key_id()), k.SerializeAsString());

@@ -56,6 +56,14 @@ Result<internal::Principal> MetaReader::authenticate(std::string_view key_id,
   return principal_of(*u);
 }
 
+Result<std::optional<internal::KeyRecord>> MetaReader::key(std::string_view key_id) const {
+  if (key_id.empty() || key_id.size() > 128) return std::optional<internal::KeyRecord>();
+  TESSERA_ASSIGN_OR_RETURN(auto raw, state_.get(access_key(key_id)));
+  if (!raw) return std::optional<internal::KeyRecord>();
+  TESSERA_ASSIGN_OR_RETURN(auto k, parse_record<internal::KeyRecord>(*raw, "key"));
+  return std::optional<internal::KeyRecord>(std::move(k));
+}
+
 Result<std::optional<internal::UserRecord>> MetaReader::user(std::string_view name) const {
   TESSERA_ASSIGN_OR_RETURN(auto raw, state_.get(user_key(name)));
   if (!raw) return std::optional<internal::UserRecord>();

@@ -38,6 +38,8 @@ class MetaReader {
 
   Result<std::optional<internal::UserRecord>> user(std::string_view name) const;
   Result<std::optional<internal::UserRecord>> user_by_uid(uint32_t uid) const;
+  // An access key's record; nullopt when there is no such key.
+  Result<std::optional<internal::KeyRecord>> key(std::string_view key_id) const;
   Result<std::optional<internal::GroupRecord>> group(std::string_view name) const;
   // Names for display; "#<id>" when unknown.
   std::string user_name(uint32_t uid) const;

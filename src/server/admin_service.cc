@@ -138,9 +138,7 @@ class AdminService final : public v1::Admin::Service {
       std::string secret = cluster::random_hex(20);
       internal::Command cmd;
       auto* op = cmd.mutable_create_key();
-      op->set_user(req->user().empty() ? who.name() : req->user());
-      op->set_key_id(key_id);
-      op->set_secret_sha256(cluster::sha256(secret));
+      *op = Backend::key_op(req->user().empty() ? who.name() : req->user(), key_id, secret);
       TESSERA_TRY(b_.propose_ok(kMeta, cmd, who).status());
       resp->set_user(op->user());
       resp->set_key_id(key_id);

@@ -8,6 +8,7 @@
 #include "cluster/meta_keys.h"
 #include "cluster/meta_machine.h"
 #include "cluster/meta_reader.h"
+#include "gateway/kafka/protocol/sasl_mechanisms.h"
 #include "namespace/ns_ops.h"
 #include "namespace/paths.h"
 #include "namespace/volume_machine.h"
@@ -172,9 +173,7 @@ Result<AdminCredentials> Backend::bootstrap(const std::string& cluster_id, const
   TESSERA_TRY(propose_ok(kMeta, reg, node_principal()).status());
   AdminCredentials c{"TK" + cluster::random_hex(10), cluster::random_hex(20)};
   internal::Command key;
-  key.mutable_create_key()->set_user("admin");
-  key.mutable_create_key()->set_key_id(c.key_id);
-  key.mutable_create_key()->set_secret_sha256(cluster::sha256(c.secret));
+  *key.mutable_create_key() = key_op("admin", c.key_id, c.secret);
   TESSERA_TRY(propose_ok(kMeta, key, node_principal()).status());
   return c;
 }
@@ -288,6 +287,41 @@ Route Backend::route(std::string_view path) const {
   }
   TESSERA_ASSERT_MSG(best != nullptr, "no root volume in the volume table");
   return Route{*best, ShardId(best->shard())};
+}
+
+internal::CreateKeyOp Backend::key_op(const std::string& user, const std::string& key_id,
+                                      const std::string& secret) {
+  internal::CreateKeyOp op;
+  op.set_user(user);
+  op.set_key_id(key_id);
+  op.set_secret_sha256(cluster::sha256(secret));
+  const std::string salt = cluster::random_hex(16);
+  auto scram = kafka::make_scram_credential(secret, salt, kafka::kScramMinIterations);
+  op.set_scram_salt(scram.salt);
+  op.set_scram_iterations(scram.iterations);
+  op.set_scram_stored_key(scram.stored_key);
+  op.set_scram_server_key(scram.server_key);
+  return op;
+}
+
+Result<std::pair<internal::KeyRecord, internal::Principal>> Backend::access_key(
+    std::string_view key_id) const {
+  if (!host_.has_shard(kMeta)) return not_hosted(kMeta);
+  auto lookup = [&]() -> Result<std::pair<internal::KeyRecord, internal::Principal>> {
+    auto snap = snapshot();
+    storage::SnapshotReader r(*snap, kMeta);
+    cluster::MetaReader meta(r);
+    TESSERA_ASSIGN_OR_RETURN(auto k, meta.key(key_id));
+    if (!k) return Status(Errc::not_found, "no such access key");
+    TESSERA_ASSIGN_OR_RETURN(auto u, meta.user_by_uid(k->uid()));
+    if (!u) return Status(Errc::not_found, "no such access key");
+    return std::make_pair(*std::move(k), cluster::MetaReader::principal_of(*u));
+  };
+  auto got = lookup();
+  if (!got.is_ok() && got.status().code() == Errc::not_found && read_barrier(kMeta).is_ok()) {
+    got = lookup();  // made moments ago through another node
+  }
+  return got;
 }
 
 Result<internal::Principal> Backend::authenticate(std::string_view key_id,

@@ -179,6 +179,13 @@ class Backend {
   // that failed); the meta leader then drops every replica of them.
   void release_shards(const std::vector<uint64_t>& shards);
 
+  // A CreateKeyOp for a new key: the secret's digest (native API) and its
+  // SCRAM-SHA-256 verifier (Kafka SASL/SCRAM), never the secret itself.
+  static internal::CreateKeyOp key_op(const std::string& user, const std::string& key_id,
+                                      const std::string& secret);
+  // The key's record and the principal it acts as (not_found when unknown).
+  Result<std::pair<internal::KeyRecord, internal::Principal>> access_key(std::string_view key_id) const;
+
   // The principal of the node's own commands (an administrator).
   internal::Principal node_principal() const;
 

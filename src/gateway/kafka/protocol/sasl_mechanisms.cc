@@ -340,7 +340,11 @@ Result<std::string> ScramServer::client_final(std::string_view m) {
   if (*binding != gs2_header_) {
     return fail(malformed("SCRAM channel binding does not match the gs2 header"));
   }
-  if (*r != nonce_) return fail(malformed("SCRAM nonce does not match"));
+  // librdkafka (through 2.x) sends its client nonce followed by the whole
+  // server nonce, which already starts with it; accept that form too.
+  if (*r != nonce_ && *r != client_nonce_ + nonce_) {
+    return fail(malformed("SCRAM nonce does not match"));
+  }
   std::optional<std::string> proof = base64_decode(m.substr(proof_at + 3));
   if (!proof || proof->size() != kScramKeyBytes) {
     return fail(malformed("SCRAM proof is not base64 of " + std::to_string(kScramKeyBytes) +
