@@ -45,3 +45,24 @@ def pytest_runtest_makereport(item, call):
     if rep.failed and _active:
         for s in _active:
             rep.sections.append((f"tesserad log tail ({s.root})", s.log_tail(4000)))
+
+
+@pytest.fixture
+def make_cluster(request):
+    """make_cluster(count, **kw): a cluster of tesserad processes
+    (tests/cluster/cluster_harness.py), each node with `.kafka_addr`;
+    stopped at teardown whatever happened."""
+    import cluster_harness as ch
+    made = []
+
+    def make(count, **kw):
+        c = ch.Cluster.start(count, **kw)
+        made.append(c)
+        return c
+
+    def finalize():
+        for c in made:
+            c.close()
+
+    request.addfinalizer(finalize)
+    return make
