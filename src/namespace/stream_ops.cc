@@ -197,8 +197,11 @@ struct NamedPartition {
   std::string subject;
 };
 
+// `shard` non-zero: the shard that asks; a partition another shard holds
+// now (the topic removed and made again, or grown by someone else) is
+// not_found to it.
 Result<NamedPartition> load_partition(VolumeTxn& txn, uint64_t ino, const std::string& topic,
-                                      uint32_t part) {
+                                      uint32_t part, uint64_t shard) {
   NamedPartition np;
   np.subject = "stream inode " + std::to_string(ino) + " topic " + topic + " partition " +
                std::to_string(part);
@@ -211,6 +214,9 @@ Result<NamedPartition> load_partition(VolumeTxn& txn, uint64_t ino, const std::s
   if (part >= static_cast<uint32_t>(np.topic.partitions_size())) {
     return error(Errc::not_found, np.subject);
   }
+  if (shard != 0 && np.topic.partitions(static_cast<int>(part)).shard() != shard) {
+    return Status(Errc::not_found, np.subject + ": not held by shard " + std::to_string(shard));
+  }
   return np;
 }
 
@@ -218,7 +224,8 @@ Result<NamedPartition> load_partition(VolumeTxn& txn, uint64_t ino, const std::s
 
 Status apply_stream_usage(VolumeTxn& txn, const Command& cmd, CommandResult& result) {
   const auto& op = cmd.stream_usage();
-  TESSERA_ASSIGN_OR_RETURN(auto np, load_partition(txn, op.stream_ino(), op.topic(), op.partition()));
+  TESSERA_ASSIGN_OR_RETURN(
+      auto np, load_partition(txn, op.stream_ino(), op.topic(), op.partition(), op.shard()));
   PartitionState& ps = *np.topic.mutable_partitions(static_cast<int>(op.partition()));
   TESSERA_ASSIGN_OR_RETURN(auto node, txn.inode_or_corrupt(op.stream_ino()));
   Inode& stream = node;
@@ -245,7 +252,8 @@ Status apply_stream_usage(VolumeTxn& txn, const Command& cmd, CommandResult& res
 
 Status apply_stream_grant(VolumeTxn& txn, const Command& cmd, CommandResult& result) {
   const auto& op = cmd.stream_grant();
-  TESSERA_ASSIGN_OR_RETURN(auto np, load_partition(txn, op.stream_ino(), op.topic(), op.partition()));
+  TESSERA_ASSIGN_OR_RETURN(
+      auto np, load_partition(txn, op.stream_ino(), op.topic(), op.partition(), op.shard()));
   PartitionState& ps = *np.topic.mutable_partitions(static_cast<int>(op.partition()));
   auto& vol = txn.vol();
   if (vol.quota_bytes() == 0) {

@@ -64,14 +64,15 @@ Status apply_create_topic(VolumeTxn& txn, const internal::Command& cmd,
 // A partition shard's leader reports the bytes it holds: the change since the
 // last report goes to the stream's size and the volume's stream usage,
 // without a quota refusal (the bytes are already stored). A stream or topic
-// removed meanwhile is not_found.
+// removed meanwhile is not_found, and so is a partition held by another
+// shard than op.shard (when set).
 Status apply_stream_usage(VolumeTxn& txn, const internal::Command& cmd,
                           internal::CommandResult& result);
 // A partition holding `held` bytes needs `want` more: grows its grant as far
 // as the volume quota allows, counting every partition's grant (plus up to
 // 1 MiB of slack, so small produces do not each ask), or refuses with
 // quota_exceeded. result.partition.grant is the grant. A volume without
-// quota answers max uint64.
+// quota answers max uint64. Not_found as apply_stream_usage.
 Status apply_stream_grant(VolumeTxn& txn, const internal::Command& cmd,
                           internal::CommandResult& result);
 // Removes every topic of `stream` and its reported bytes from the usage; the

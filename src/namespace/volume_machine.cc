@@ -7,6 +7,7 @@
 #include "namespace/keys.h"
 #include "namespace/ns_ops.h"
 #include "namespace/partition_ops.h"
+#include "namespace/stream_admin.h"
 #include "namespace/stream_ops.h"
 #include "namespace/table_map.h"
 #include "namespace/table_ops.h"
@@ -38,6 +39,9 @@ Status dispatch(VolumeTxn& txn, const internal::Command& cmd, internal::CommandR
     case C::kCreateTopic: return apply_create_topic(txn, cmd, result);
     case C::kStreamUsage: return apply_stream_usage(txn, cmd, result);
     case C::kStreamGrant: return apply_stream_grant(txn, cmd, result);
+    case C::kRemoveTopic: return apply_remove_topic(txn, cmd, result);
+    case C::kAddPartitions: return apply_add_partitions(txn, cmd, result);
+    case C::kSetRetention: return apply_set_retention(txn, cmd, result);
     case C::kTabletMap: return apply_tablet_map(txn, cmd, result);
     case C::kTableUsage: return apply_table_usage(txn, cmd, result);
     case C::kTableGrant: return apply_table_grant(txn, cmd, result);

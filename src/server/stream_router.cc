@@ -40,6 +40,12 @@ std::string partition_subject(const std::string& path, const std::string& topic,
 
 StreamRouter::StreamRouter(Backend& backend) : b_(backend) {}
 
+void StreamRouter::release_if_refused(const Status& st, const std::vector<uint64_t>& shards) {
+  // Unavailable: the command's outcome is unknown, it may yet apply. Shards
+  // no topic refers to are released by their leaders (report_usage).
+  if (!st.is_ok() && st.code() != Errc::unavailable) b_.release_shards(shards);
+}
+
 Result<ns::StreamTopic> StreamRouter::open(const Principal& who, const std::string& path,
                                            const std::string& topic, int want, bool barrier) {
   // A topic, grant or chmod made through another node may not be here yet.
@@ -86,47 +92,140 @@ Status StreamRouter::create_topic(const Principal& who, const std::string& path,
       return error(Errc::already_exists, subject);
     }
   }
-  TESSERA_ASSIGN_OR_RETURN(auto vol, b_.volume_state(route.shard));
+  TESSERA_ASSIGN_OR_RETURN(auto ids, make_partitions(route, stream_ino, subject, topic, 0, partitions));
+  Command cmd;
+  auto* c = cmd.mutable_create_topic();
+  c->set_path(path);
+  c->set_topic(topic);
+  c->set_partitions(partitions);
+  for (uint64_t id : ids) c->add_shards(id);
+  Status st = b_.propose_ok(route.shard, cmd, who).status();
+  release_if_refused(st, ids);
+  return st;
+}
 
+Status StreamRouter::delete_topic(const Principal& who, const std::string& path,
+                                  const std::string& topic) {
+  Command cmd;
+  auto* op = cmd.mutable_remove_topic();
+  op->set_path(path);
+  op->set_topic(topic);
+  TESSERA_ASSIGN_OR_RETURN(auto r, b_.propose_ok(b_.route(path).shard, cmd, who));
+  // The name shard no longer refers to them: their meta records go, then
+  // the meta leader drops their replicas (records and consumer offsets).
+  b_.release_shards({r.shards().begin(), r.shards().end()});
+  std::lock_guard lk(mu_);
+  for (uint64_t shard : r.shards()) reported_.erase(shard);
+  return Status::ok();
+}
+
+Status StreamRouter::add_partitions(const Principal& who, const std::string& path,
+                                    const std::string& topic, uint32_t total) {
+  const std::string subject = path + ":" + topic;
+  if (total > ns::kPartitionsMax) {
+    return Status(Errc::invalid_argument, subject + ": at most " +
+                                              std::to_string(ns::kPartitionsMax) +
+                                              " partitions, not " + std::to_string(total));
+  }
+  Route route = b_.route(path);
+  // Checked before any shard is made; the name shard checks again, and
+  // refuses when the count changed in between.
+  TESSERA_TRY(b_.read_barrier(route.shard));
+  uint64_t stream_ino = 0;
+  uint32_t current = 0;
+  {
+    auto snap = b_.snapshot();
+    storage::SnapshotReader sr(*snap, route.shard);
+    ns::VolumeView view(sr);
+    TESSERA_ASSIGN_OR_RETURN(auto s, view.resolve_kind(path, who, v1::KIND_STREAM, kWrite));
+    stream_ino = s.inode.id();
+    auto t = ns::open_stream_topic(view, who, path, topic, kWrite);
+    if (!t.is_ok()) {
+      if (t.status().code() == Errc::not_found) {
+        return Status(Errc::not_found, subject + ": no such topic");
+      }
+      return t.status();
+    }
+    current = static_cast<uint32_t>(t->topic.partitions_size());
+  }
+  if (total <= current) {
+    return Status(Errc::invalid_argument, subject + ": has " + std::to_string(current) +
+                                              " partitions; the new count must be larger, not " +
+                                              std::to_string(total));
+  }
+  TESSERA_ASSIGN_OR_RETURN(auto ids, make_partitions(route, stream_ino, subject, topic, current,
+                                                     total - current));
+  Command cmd;
+  auto* op = cmd.mutable_add_partitions();
+  op->set_path(path);
+  op->set_topic(topic);
+  op->set_current(current);
+  for (uint64_t id : ids) op->add_shards(id);
+  Status st = b_.propose_ok(route.shard, cmd, who).status();
+  release_if_refused(st, ids);
+  return st;
+}
+
+Status StreamRouter::set_retention(const Principal& who, const std::string& path,
+                                   std::optional<int64_t> age_ms, std::optional<uint64_t> bytes) {
+  Command cmd;
+  auto* op = cmd.mutable_set_retention();
+  op->set_path(path);
+  if (age_ms) {
+    op->set_set_age(true);
+    op->set_retention_age_ms(*age_ms);
+  }
+  if (bytes) {
+    op->set_set_bytes(true);
+    op->set_retention_bytes(*bytes);
+  }
+  return b_.propose_ok(b_.route(path).shard, cmd, who).status();
+}
+
+Result<std::vector<uint64_t>> StreamRouter::make_partitions(const Route& route, uint64_t stream_ino,
+                                                            const std::string& subject,
+                                                            const std::string& topic, uint32_t first,
+                                                            uint32_t count) {
+  TESSERA_ASSIGN_OR_RETURN(auto vol, b_.volume_state(route.shard));
   Command alloc;
   auto* op = alloc.mutable_create_shards();
   op->set_volume_id(route.volume.id());
-  op->set_count(partitions);
+  op->set_count(count);
   op->set_replication(route.volume.replication() == 0 ? cluster::kDefaultReplication
                                                       : route.volume.replication());
   op->set_initial_node(b_.host().self().value);
   op->set_stream_ino(stream_ino);
   op->set_topic(topic);
+  op->set_first_partition(first);
   TESSERA_ASSIGN_OR_RETURN(auto shards, b_.propose_ok(ShardId(cluster::kMetaShard), alloc, b_.node_principal()));
   std::vector<uint64_t> ids(shards.shards().begin(), shards.shards().end());
+  if (ids.size() != count) {
+    b_.release_shards(ids);
+    return Status(Errc::internal, subject + ": asked for " + std::to_string(count) +
+                                      " partition shards, got " + std::to_string(ids.size()));
+  }
 
   Status st;
-  for (uint32_t p = 0; p < partitions && st.is_ok(); ++p) {
+  for (uint32_t i = 0; i < count && st.is_ok(); ++i) {
     internal::PartitionInfo info;
     info.set_volume_id(route.volume.id());
     info.set_stream_ino(stream_ino);
     info.set_topic(topic);
-    info.set_partition(p);
+    info.set_partition(first + i);
     info.set_subject(subject);
     info.set_grant(vol.quota_bytes() == 0 ? std::numeric_limits<uint64_t>::max() : 0);
-    st = bring_up_partition(ids[p], info);
+    st = bring_up_partition(ids[i], info);
   }
   if (st.is_ok()) {
     Command ready;
     for (uint64_t id : ids) ready.mutable_mark_ready()->add_shards(id);
     st = b_.propose_ok(ShardId(cluster::kMetaShard), ready, b_.node_principal()).status();
   }
-  if (st.is_ok()) {
-    Command cmd;
-    auto* c = cmd.mutable_create_topic();
-    c->set_path(path);
-    c->set_topic(topic);
-    c->set_partitions(partitions);
-    for (uint64_t id : ids) c->add_shards(id);
-    st = b_.propose_ok(route.shard, cmd, who).status();
+  if (!st.is_ok()) {
+    b_.release_shards(ids);
+    return st;
   }
-  if (!st.is_ok()) b_.release_shards(ids);
-  return st;
+  return ids;
 }
 
 Result<CommandResult> StreamRouter::produce_to(const Principal& who, const ns::StreamTopic& t,
@@ -149,6 +248,7 @@ Result<CommandResult> StreamRouter::produce_to(const Principal& who, const ns::S
     g->set_partition(part);
     g->set_held(r.partition().bytes());
     g->set_want(want);
+    g->set_shard(shard.value);
     TESSERA_ASSIGN_OR_RETURN(auto granted, b_.propose_ok(ShardId(name_shard), ask, b_.node_principal()));
     Command grow;
     grow.mutable_partition_grant()->set_grant(granted.partition().grant());
@@ -399,6 +499,7 @@ void StreamRouter::report_usage(uint64_t shard) {
   u->set_partition(info.partition());
   u->set_bytes(info.bytes());
   u->set_grant(grant);
+  u->set_shard(shard);
   auto r = b_.propose(ShardId(vol->shard()), cmd, b_.node_principal());
   if (static_cast<Errc>(r.errc()) == Errc::not_found) {
     // No topic refers to this shard: removed, or its creation failed.

@@ -12,6 +12,14 @@
 //                  grow it to the volume's replication (learner, catch up,
 //                  promote), hand leadership round the nodes → record the
 //                  topic with its shard ids in the name shard.
+//   delete topic   the name shard forgets the topic (write on the stream)
+//                  and answers its shard ids → their meta records go.
+//   add partitions check the topic on the name shard → allocate, bring up
+//                  and mark ready one shard per new partition as for create
+//                  → append them in the name shard, refused (and the new
+//                  shards released) when the count changed meanwhile.
+//   retention      set on the stream inode (admin right); name shard leaders
+//                  send it to the partition shards every retention run.
 //   produce        permission and partition map from this node's replica of
 //                  the name shard (read barrier only when it misses) → the
 //                  partition is chosen (explicit, key hash, round robin) →
@@ -40,6 +48,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +63,7 @@ struct StreamTopic;
 namespace tessera::server {
 
 class Backend;
+struct Route;
 
 class StreamRouter {
  public:
@@ -72,6 +82,19 @@ class StreamRouter {
                                                     const tessera::v1::GetOffsetRequest& req);
   Result<tessera::v1::ListTopicsResponse> list_topics(const internal::Principal& who,
                                                       const std::string& path);
+
+  // Removes topic `topic` of the stream at `path` (write on the stream): the
+  // name shard forgets it and its partition shards are released. not_found
+  // when the stream has no such topic.
+  Status delete_topic(const internal::Principal& who, const std::string& path, const std::string& topic);
+  // Grows topic `topic` to `total` partitions (write on the stream); records
+  // keep their partitions. invalid_argument when total is not larger than the
+  // current count or above ns::kPartitionsMax.
+  Status add_partitions(const internal::Principal& who, const std::string& path, const std::string& topic, uint32_t total);
+  // Sets the stream's retention (admin right on the stream, like chmod): a
+  // field left nullopt keeps its value; 0 means no limit. Applies to every
+  // topic of the stream; partition shards pick it up at the next retention run.
+  Status set_retention(const internal::Principal& who, const std::string& path, std::optional<int64_t> age_ms, std::optional<uint64_t> bytes);
 
   // --- For the Kafka gateway (gateway/kafka/server). ---
   // The topic at `path` with its partition shards, `want` (ns::Access bits)
@@ -114,6 +137,15 @@ class StreamRouter {
   Result<internal::PartitionReadReply> read(uint64_t shard, const internal::PartitionRead& req,
                                             const std::function<bool()>& cancelled);
   Status bring_up_partition(uint64_t shard, const internal::PartitionInfo& info);
+  // Allocates one partition shard per partition first.. first + count - 1
+  // of topic `topic` of stream `stream_ino`, brings each up and marks them
+  // ready; their ids, in partition order. Releases them on failure.
+  Result<std::vector<uint64_t>> make_partitions(const Route& route, uint64_t stream_ino,
+                                                const std::string& subject, const std::string& topic,
+                                                uint32_t first, uint32_t count);
+  // Releases `shards` made for a name shard command that failed with `st`,
+  // unless its outcome is unknown.
+  void release_if_refused(const Status& st, const std::vector<uint64_t>& shards);
   // Produces `records` to one partition, asking for a larger grant once
   // when the partition shard refuses for want of one.
   Result<internal::CommandResult> produce_to(const internal::Principal& who,

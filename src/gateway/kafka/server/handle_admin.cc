@@ -11,6 +11,13 @@
 #include "namespace/stream_ops.h"
 
 namespace tessera::kafka {
+
+// handle_admin_alter.cc: checks (and unless validate_only, applies) topic
+// configs: retention.ms / retention.bytes set the stream's retention.
+Status apply_stream_configs(Broker& b, const internal::Principal& who, const std::string& name,
+                            const std::vector<std::pair<std::string, std::optional<std::string>>>& configs,
+                            bool validate_only);
+
 namespace {
 
 constexpr int8_t kResourceTopic = 2;
@@ -18,10 +25,6 @@ constexpr int8_t kSourceTopic = 1;    // DYNAMIC_TOPIC_CONFIG
 constexpr int8_t kSourceDefault = 5;  // DEFAULT_CONFIG
 constexpr int8_t kTypeString = 2;
 constexpr int8_t kTypeLong = 5;
-
-// Sets the stream's retention from retention.ms / retention.bytes.
-Status apply_topic_configs(Broker& b, const internal::Principal& who, const std::string& name,
-                           const std::vector<CreatableTopicConfig>& configs);
 
 CreatableTopicResult create_one(Broker& b, const internal::Principal& who, const CreatableTopic& t,
                                 bool validate_only) {
@@ -44,10 +47,11 @@ CreatableTopicResult create_one(Broker& b, const internal::Principal& who, const
     return fail(KafkaError::invalid_request,
                 "manual replica assignment is not supported: placement is Tessera's");
   }
-  for (const auto& c : t.configs) {
-    if (c.name != "retention.ms" && c.name != "retention.bytes" &&
-        !(c.name == "cleanup.policy" && c.value == "delete")) {
-      return fail(KafkaError::invalid_config, "config " + c.name + " is not supported");
+  {
+    std::vector<std::pair<std::string, std::optional<std::string>>> configs;
+    for (const auto& c : t.configs) configs.emplace_back(c.name, c.value);
+    if (Status st = apply_stream_configs(b, who, t.name, configs, true); !st.is_ok()) {
+      return fail(KafkaError::invalid_config, st.message());
     }
   }
   auto parsed = parse_topic_name(t.name, b.options().default_stream);
@@ -62,7 +66,9 @@ CreatableTopicResult create_one(Broker& b, const internal::Principal& who, const
                 st.message());
   }
   if (!t.configs.empty()) {
-    if (Status rs = apply_topic_configs(b, who, t.name, t.configs); !rs.is_ok()) {
+    std::vector<std::pair<std::string, std::optional<std::string>>> configs;
+    for (const auto& c : t.configs) configs.emplace_back(c.name, c.value);
+    if (Status rs = apply_stream_configs(b, who, t.name, configs, false); !rs.is_ok()) {
       return fail(rs.code() == Errc::invalid_argument ? KafkaError::invalid_config : error_for(rs),
                   rs.message());
     }
@@ -117,16 +123,6 @@ DescribeConfigsResult describe_topic(Broker& b, const internal::Principal& who,
     }
   }
   return out;
-}
-
-Status apply_topic_configs(Broker&, const internal::Principal&, const std::string& name,
-                           const std::vector<CreatableTopicConfig>& configs) {
-  for (const auto& c : configs) {
-    if (c.name != "cleanup.policy") {
-      return Status(Errc::invalid_argument, name + ": config " + c.name + " cannot be set yet");
-    }
-  }
-  return Status::ok();
 }
 
 }  // namespace

@@ -2,7 +2,10 @@
 
 #include <array>
 
+#include "gateway/kafka/protocol/alter_configs.h"
+#include "gateway/kafka/protocol/create_partitions.h"
 #include "gateway/kafka/protocol/create_topics.h"
+#include "gateway/kafka/protocol/delete_topics.h"
 #include "gateway/kafka/protocol/describe_configs.h"
 #include "gateway/kafka/protocol/fetch.h"
 #include "gateway/kafka/protocol/find_coordinator.h"
@@ -40,12 +43,16 @@ constexpr std::array kHandlers{
                handle_sasl_handshake},
     ApiHandler{ApiKey::api_versions, 0, kApiVersionsMaxVersion, handle_api_versions},
     ApiHandler{ApiKey::create_topics, kCreateTopicsMinVersion, kCreateTopicsMaxVersion, handle_create_topics},
+    ApiHandler{ApiKey::delete_topics, kDeleteTopicsMinVersion, kDeleteTopicsMaxVersion, handle_delete_topics},
     ApiHandler{ApiKey::init_producer_id, kInitProducerIdMinVersion, kInitProducerIdMaxVersion,
                handle_init_producer_id},
     ApiHandler{ApiKey::describe_configs, kDescribeConfigsMinVersion, kDescribeConfigsMaxVersion,
                handle_describe_configs},
+    ApiHandler{ApiKey::alter_configs, kAlterConfigsMinVersion, kAlterConfigsMaxVersion, handle_alter_configs},
     ApiHandler{ApiKey::sasl_authenticate, kSaslAuthenticateMinVersion, kSaslAuthenticateMaxVersion,
                handle_sasl_authenticate},
+    ApiHandler{ApiKey::create_partitions, kCreatePartitionsMinVersion, kCreatePartitionsMaxVersion,
+               handle_create_partitions},
 };
 
 }  // namespace
