@@ -3,13 +3,14 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "gateway/kafka/protocol/fuzz/fuzz_check.h"
 #include "gateway/kafka/protocol/alter_configs.h"
+#include "gateway/kafka/protocol/fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace k = tessera::kafka;
-  k::fuzz::check_api(k::fuzz::split(data, size), k::kAlterConfigsMinVersion, k::kAlterConfigsMaxVersion,
-                     k::decode_alter_configs_request, k::encode_alter_configs_request,
-                     k::decode_alter_configs_response, k::encode_alter_configs_response);
+  k::fuzz::check_api(k::fuzz::split(data, size), k::kAlterConfigsMinVersion,
+                     k::kAlterConfigsMaxVersion, k::decode_alter_configs_request,
+                     k::encode_alter_configs_request, k::decode_alter_configs_response,
+                     k::encode_alter_configs_response);
   return 0;
 }

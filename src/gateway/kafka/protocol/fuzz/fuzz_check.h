@@ -40,8 +40,8 @@ namespace tessera::kafka::fuzz {
 }  // namespace tessera::kafka::fuzz
 
 // An always-on check of a fuzzing property: aborts with the condition.
-#define FUZZ_CHECK(cond)                                                     \
-  do {                                                                       \
+#define FUZZ_CHECK(cond)                                                             \
+  do {                                                                               \
     if (!(cond)) ::tessera::kafka::fuzz::property_failed(#cond, __FILE__, __LINE__); \
   } while (0)
 
@@ -80,8 +80,8 @@ using Encoder = std::string (*)(const T&, int16_t);
 
 // See the header comment. `equal` stands in for operator== on types without one.
 template <typename T, typename Equal = std::equal_to<>>
-void check_round_trip(std::string_view body, int16_t version, Decoder<T> decode,
-                      Encoder<T> encode, Equal equal = {}) {
+void check_round_trip(std::string_view body, int16_t version, Decoder<T> decode, Encoder<T> encode,
+                      Equal equal = {}) {
   Result<T> first = decode(body, version);
   if (!first.is_ok()) {
     FUZZ_CHECK(first.status().code() == Errc::invalid_argument);

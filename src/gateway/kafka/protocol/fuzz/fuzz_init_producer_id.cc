@@ -8,8 +8,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace k = tessera::kafka;
-  k::fuzz::check_api(k::fuzz::split(data, size), k::kInitProducerIdMinVersion, k::kInitProducerIdMaxVersion,
-                     k::decode_init_producer_id_request, k::encode_init_producer_id_request,
-                     k::decode_init_producer_id_response, k::encode_init_producer_id_response);
+  k::fuzz::check_api(k::fuzz::split(data, size), k::kInitProducerIdMinVersion,
+                     k::kInitProducerIdMaxVersion, k::decode_init_producer_id_request,
+                     k::encode_init_producer_id_request, k::decode_init_producer_id_response,
+                     k::encode_init_producer_id_response);
   return 0;
 }

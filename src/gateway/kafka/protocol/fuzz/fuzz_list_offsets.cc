@@ -8,8 +8,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace k = tessera::kafka;
-  k::fuzz::check_api(k::fuzz::split(data, size), k::kListOffsetsMinVersion, k::kListOffsetsMaxVersion,
-                     k::decode_list_offsets_request, k::encode_list_offsets_request,
-                     k::decode_list_offsets_response, k::encode_list_offsets_response);
+  k::fuzz::check_api(k::fuzz::split(data, size), k::kListOffsetsMinVersion,
+                     k::kListOffsetsMaxVersion, k::decode_list_offsets_request,
+                     k::encode_list_offsets_request, k::decode_list_offsets_response,
+                     k::encode_list_offsets_response);
   return 0;
 }

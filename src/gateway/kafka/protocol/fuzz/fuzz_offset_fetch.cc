@@ -8,8 +8,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace k = tessera::kafka;
-  k::fuzz::check_api(k::fuzz::split(data, size), k::kOffsetFetchMinVersion, k::kOffsetFetchMaxVersion,
-                     k::decode_offset_fetch_request, k::encode_offset_fetch_request,
-                     k::decode_offset_fetch_response, k::encode_offset_fetch_response);
+  k::fuzz::check_api(k::fuzz::split(data, size), k::kOffsetFetchMinVersion,
+                     k::kOffsetFetchMaxVersion, k::decode_offset_fetch_request,
+                     k::encode_offset_fetch_request, k::decode_offset_fetch_response,
+                     k::encode_offset_fetch_response);
   return 0;
 }

@@ -10,9 +10,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace k = tessera::kafka;
   const k::fuzz::Input in = k::fuzz::split(data, size);
-  k::fuzz::check_api(in, k::kProduceMinVersion, k::kProduceMaxVersion,
-                     k::decode_produce_request, k::encode_produce_request,
-                     k::decode_produce_response, k::encode_produce_response);
+  k::fuzz::check_api(in, k::kProduceMinVersion, k::kProduceMaxVersion, k::decode_produce_request,
+                     k::encode_produce_request, k::decode_produce_response,
+                     k::encode_produce_response);
   if (in.response()) return 0;
   const int16_t version = in.version(k::kProduceMinVersion, k::kProduceMaxVersion);
   tessera::Result<k::ProduceRequestView> view = k::decode_produce_request_view(in.body, version);

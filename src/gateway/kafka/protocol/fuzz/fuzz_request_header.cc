@@ -25,8 +25,8 @@ namespace {
 
 namespace k = tessera::kafka;
 
-constexpr int32_t kFrameLimits[] = {0, 1, 8, 64, 256, 4096, 1 << 20,
-                                    std::numeric_limits<int32_t>::max()};
+constexpr int32_t kFrameLimits[] = {0,   1,    8,       64,
+                                    256, 4096, 1 << 20, std::numeric_limits<int32_t>::max()};
 
 bool same(const k::RequestHeader& a, const k::RequestHeader& b) {
   return a.api_key == b.api_key && a.api_version == b.api_version &&

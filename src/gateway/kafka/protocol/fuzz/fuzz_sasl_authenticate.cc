@@ -8,8 +8,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace k = tessera::kafka;
-  k::fuzz::check_api(k::fuzz::split(data, size), k::kSaslAuthenticateMinVersion, k::kSaslAuthenticateMaxVersion,
-                     k::decode_sasl_authenticate_request, k::encode_sasl_authenticate_request,
-                     k::decode_sasl_authenticate_response, k::encode_sasl_authenticate_response);
+  k::fuzz::check_api(k::fuzz::split(data, size), k::kSaslAuthenticateMinVersion,
+                     k::kSaslAuthenticateMaxVersion, k::decode_sasl_authenticate_request,
+                     k::encode_sasl_authenticate_request, k::decode_sasl_authenticate_response,
+                     k::encode_sasl_authenticate_response);
   return 0;
 }

@@ -8,8 +8,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace k = tessera::kafka;
-  k::fuzz::check_api(k::fuzz::split(data, size), k::kSaslHandshakeMinVersion, k::kSaslHandshakeMaxVersion,
-                     k::decode_sasl_handshake_request, k::encode_sasl_handshake_request,
-                     k::decode_sasl_handshake_response, k::encode_sasl_handshake_response);
+  k::fuzz::check_api(k::fuzz::split(data, size), k::kSaslHandshakeMinVersion,
+                     k::kSaslHandshakeMaxVersion, k::decode_sasl_handshake_request,
+                     k::encode_sasl_handshake_request, k::decode_sasl_handshake_response,
+                     k::encode_sasl_handshake_response);
   return 0;
 }

@@ -57,14 +57,16 @@ std::string base64(std::string_view in) {
     for (size_t j = 0; j < 3; ++j) {
       v = (v << 8) | (j < n ? static_cast<unsigned char>(in[i + j]) : 0u);
     }
-    for (size_t j = 0; j < 4; ++j) out.push_back(j <= n ? kAlphabet[(v >> (18 - 6 * j)) & 0x3f] : '=');
+    for (size_t j = 0; j < 4; ++j)
+      out.push_back(j <= n ? kAlphabet[(v >> (18 - 6 * j)) & 0x3f] : '=');
   }
   return out;
 }
 
 // The credential and the client-side keys, derived once (PBKDF2 is slow).
 struct Keys {
-  k::ScramCredential credential = k::make_scram_credential(kPassword, kSalt, k::kScramMinIterations);
+  k::ScramCredential credential =
+      k::make_scram_credential(kPassword, kSalt, k::kScramMinIterations);
   std::string client_key;
 
   Keys() {
@@ -147,8 +149,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       return 0;
     }
     const std::string_view without_proof = rest.substr(0, rest.rfind(",p="));
-    const std::string auth = std::string(bare) + "," + *server_first + "," +
-                             std::string(without_proof);
+    const std::string auth =
+        std::string(bare) + "," + *server_first + "," + std::string(without_proof);
     FUZZ_CHECK(rest.substr(without_proof.size()) == ",p=" + base64(proof_for(auth)));
     FUZZ_CHECK(*final_reply == server_signature(auth) && server.succeeded());
     return 0;
@@ -174,7 +176,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(*final_reply == server_signature(auth) && server.succeeded());
 
   std::string wrong = proof;
-  wrong[static_cast<size_t>(selector >> 3) % wrong.size()] ^= static_cast<char>(1 << (selector & 7));
+  wrong[static_cast<size_t>(selector >> 3) % wrong.size()] ^=
+      static_cast<char>(1 << (selector & 7));
   tessera::Result<std::string> refused = twin.client_final(without_proof + ",p=" + base64(wrong));
   FUZZ_CHECK(!refused.is_ok() && refused.status().code() == Errc::unauthenticated);
   expect_failed_for_good(twin);

@@ -46,9 +46,9 @@ class SeedWriter {
   size_t count_ = 0;
 };
 
-void add_data_seeds(SeedWriter& w);    // Metadata, Produce, Fetch, ListOffsets, InitProducerId
-void add_group_seeds(SeedWriter& w);   // consumer-group APIs and the consumer protocol
-void add_admin_seeds(SeedWriter& w);   // admin APIs, SaslHandshake/Authenticate, PLAIN, SCRAM
-void add_layer_seeds(SeedWriter& w);   // ApiVersions, headers and framing, records, codecs
+void add_data_seeds(SeedWriter& w);   // Metadata, Produce, Fetch, ListOffsets, InitProducerId
+void add_group_seeds(SeedWriter& w);  // consumer-group APIs and the consumer protocol
+void add_admin_seeds(SeedWriter& w);  // admin APIs, SaslHandshake/Authenticate, PLAIN, SCRAM
+void add_layer_seeds(SeedWriter& w);  // ApiVersions, headers and framing, records, codecs
 
 }  // namespace tessera::kafka::fuzz

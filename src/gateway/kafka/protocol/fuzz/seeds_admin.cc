@@ -42,8 +42,8 @@ void create_partitions(SeedWriter& w) {
   req.timeout_ms = 5000;
   req.validate_only = true;
   CreatePartitionsResponse resp{1, {{"orders", 0, std::nullopt}, {"payments", 37, "bad"}}};
-  w.add_api("fuzz_create_partitions", kCreatePartitionsMinVersion, kCreatePartitionsMaxVersion,
-            req, encode_create_partitions_request, resp, encode_create_partitions_response);
+  w.add_api("fuzz_create_partitions", kCreatePartitionsMinVersion, kCreatePartitionsMaxVersion, req,
+            encode_create_partitions_request, resp, encode_create_partitions_response);
 }
 
 void describe_configs(SeedWriter& w) {

@@ -45,8 +45,8 @@ void metadata(SeedWriter& w) {
   MetadataPartition p{0, 0, 1, 3, {1, 2}, {1}, {2}};
   resp.topics = {{0, "orders", false, {p, p}, 8}, {3, "gone", true, {}, 0}};
   resp.cluster_authorized_operations = 0x7f;
-  w.add_api("fuzz_metadata", kMetadataMinVersion, kMetadataMaxVersion, req,
-            encode_metadata_request, resp, encode_metadata_response);
+  w.add_api("fuzz_metadata", kMetadataMinVersion, kMetadataMaxVersion, req, encode_metadata_request,
+            resp, encode_metadata_response);
   req.topics.reset();
   w.add("fuzz_metadata", selector_for(1, kMetadataMinVersion, false),
         encode_metadata_request(req, 1));

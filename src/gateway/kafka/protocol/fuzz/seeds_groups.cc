@@ -42,8 +42,8 @@ void consumer_protocol(SeedWriter& w) {
     w.add("fuzz_consumer_protocol", 1, encode_consumer_protocol_assignment(assignment(v)));
   }
   // A newer version than known, with a field appended: decoded as the newest.
-  std::string newer = encode_consumer_protocol_subscription(
-      subscription(kConsumerProtocolSubscriptionMaxVersion));
+  std::string newer =
+      encode_consumer_protocol_subscription(subscription(kConsumerProtocolSubscriptionMaxVersion));
   newer[1] = static_cast<char>(kConsumerProtocolSubscriptionMaxVersion + 1);
   w.add("fuzz_consumer_protocol", 0, newer + std::string("\0\0\0\1", 4));
 }
@@ -71,8 +71,9 @@ void join_group(SeedWriter& w) {
   resp.protocol_name = "range";
   resp.leader = "member-1";
   resp.member_id = "member-1";
-  resp.members = {{"member-1", "instance-1", encode_consumer_protocol_subscription(subscription(1))},
-                  {"member-2", std::nullopt, ""}};
+  resp.members = {
+      {"member-1", "instance-1", encode_consumer_protocol_subscription(subscription(1))},
+      {"member-2", std::nullopt, ""}};
   w.add_api("fuzz_join_group", kJoinGroupMinVersion, kJoinGroupMaxVersion, req,
             encode_join_group_request, resp, encode_join_group_response);
 }

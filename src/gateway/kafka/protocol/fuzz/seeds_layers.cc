@@ -107,7 +107,8 @@ void record_batches(SeedWriter& w) {
   w.add("fuzz_record_batches", kCap32KiB | kFixCrc | kPartial, all.substr(0, all.size() - 5));
   RecordBatch control = batch(7, kControlAttribute | kTransactionalAttribute);
   control.records.resize(1);
-  w.add("fuzz_record_batches", kCap32KiB | kFixCrc, encode_record_batch(control, Compression::none));
+  w.add("fuzz_record_batches", kCap32KiB | kFixCrc,
+        encode_record_batch(control, Compression::none));
   RecordBatch empty = batch(0, 0);
   empty.records.clear();
   w.add("fuzz_record_batches", kCap32KiB | kFixCrc, encode_record_batch(empty, Compression::zstd));
