@@ -48,6 +48,7 @@ int run_cli(Context& ctx, int argc, const char* const* argv) {
   register_stream_commands(app, ctx);
   register_admin_commands(app, ctx);
   register_cluster_commands(app, ctx);
+  register_mount_command(app, ctx);
   // After the subcommands, which would otherwise inherit it.
   app.footer(kFooter);
 

@@ -16,4 +16,7 @@ inline constexpr int kExitUsage = 2;
 // Parses argv (argv[0] is the program) and runs the chosen command.
 int run_cli(Context& ctx, int argc, const char* const* argv);
 
+// `tessera mount` (cmd_mount.cc).
+void register_mount_command(CLI::App& app, Context& ctx);
+
 }  // namespace tessera::cli
