@@ -17,7 +17,9 @@
 //
 // A partition shard (one partition of one topic; partition_ops.h):
 //   P                                   PartitionInfo
-//   O offset(8)                         tessera.v1.Record
+//   O offset(8)                         RecordGroup: records of one produce, keyed by
+//                                       the offset of the last; before groups, one
+//                                       tessera.v1.Record at its own offset (partition_ops.h)
 //   g group                             committed offset(8)
 //   q producer id(8)                    ProducerState (Kafka idempotent producers)
 //
@@ -87,6 +89,8 @@ inline std::string doomed_key(uint64_t ino) { return with_be64(doomed_prefix(), 
 inline std::string partition_info_key() { return "P"; }
 
 inline std::string partition_records_prefix() { return "O"; }
+// The key of the record group whose last record is at `offset`; a scan from
+// it finds first the group holding `offset`.
 inline std::string partition_record_key(uint64_t offset) {
   return with_be64(partition_records_prefix(), offset);
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "namespace/keys.h"
 #include "namespace/partition_ops.h"
 #include "namespace/shard_test_util.h"
 #include "storage/test_engine.h"
@@ -94,6 +95,7 @@ TEST_F(PartitionIdempotenceTest, ResentBatchGetsItsOffsetsAndAppendsNothing) {
   ASSERT_TRUE(first.is_ok());
   EXPECT_EQ(first->produce().offsets(0), 0u);
   EXPECT_EQ(end_offset(), 9u);
+  EXPECT_EQ(shard_test::count_keys(*engine_, kShard, partition_records_prefix()), 3u);
 }
 
 TEST_F(PartitionIdempotenceTest, GapIsOutOfOrder) {

@@ -195,17 +195,29 @@ Status apply_partition_produce(storage::StateWriter& state, const Command& cmd,
 
   auto* out = result.mutable_produce();
   const uint64_t base_offset = info.end_offset();
+  internal::RecordGroup group;
+  uint64_t group_bytes = 0;
+  auto put_group = [&] {
+    const uint64_t last = group.records(group.records_size() - 1).offset();
+    state.put(partition_record_key(last), group.SerializeAsString());
+    group.Clear();
+    group_bytes = 0;
+  };
   for (const Record& in : op.records()) {
-    Record stored = in;
+    const uint64_t n = record_bytes(in);
+    if (group.records_size() > 0 && group_bytes + n > kRecordGroupBytesMax) put_group();
+    Record& stored = *group.add_records();
+    stored = in;
     stored.set_offset(info.end_offset());
     stored.set_partition(info.partition());
     // Kafka producers send -1 for "no timestamp"; proto3 callers send 0.
     if (stored.timestamp_ms() <= 0) stored.set_timestamp_ms(cmd.now_ms());
-    state.put(partition_record_key(stored.offset()), stored.SerializeAsString());
+    group_bytes += n;
     info.set_end_offset(info.end_offset() + 1);
     out->add_partitions(info.partition());
     out->add_offsets(stored.offset());
   }
+  put_group();
   info.set_bytes(info.bytes() + total);
   state.put(partition_info_key(), info.SerializeAsString());
   *result.mutable_partition() = info;
@@ -247,6 +259,51 @@ Status apply_partition_commit(storage::StateWriter& state, const Command& cmd,
   return Status::ok();
 }
 
+Status scan_record_groups(const storage::StateReader& state, uint64_t offset,
+                          std::string_view subject, const RecordGroupFn& fn) {
+  const std::string what(subject);
+  const size_t prefix_bytes = partition_records_prefix().size();
+  auto bad = [&](std::string_view k, const std::string& why) {
+    const std::string at = k.size() == prefix_bytes + 8
+                               ? "at offset " + std::to_string(get_be64(k.substr(prefix_bytes)))
+                               : "at a key of " + std::to_string(k.size()) + " bytes";
+    return Status(Errc::corruption, what + ": record group " + at + " " + why);
+  };
+  Status inner;
+  TESSERA_TRY(state.scan(
+      partition_record_key(offset), prefix_successor(partition_records_prefix()),
+      [&](std::string_view k, std::string_view v) {
+        auto group = parse_record<internal::RecordGroup>(v, what);
+        if (!group.is_ok()) {
+          inner = group.status();
+          return false;
+        }
+        if (group->records_size() == 0) {
+          // Stored before groups: one Record at its own offset.
+          auto legacy = parse_record<Record>(v, what);
+          if (!legacy.is_ok()) {
+            inner = legacy.status();
+            return false;
+          }
+          *group->add_records() = std::move(legacy).value();
+        }
+        const uint64_t first = group->records(0).offset();
+        for (int i = 1; i < group->records_size(); ++i) {
+          if (group->records(i).offset() != first + static_cast<uint64_t>(i)) {
+            inner = bad(k, "has a gap at offset " + std::to_string(first + i));
+            return false;
+          }
+        }
+        const uint64_t last = group->records(group->records_size() - 1).offset();
+        if (k != partition_record_key(last)) {
+          inner = bad(k, "ends at offset " + std::to_string(last));
+          return false;
+        }
+        return fn(k, *group);
+      }));
+  return inner;
+}
+
 Result<tessera::v1::FetchResponse> partition_fetch(const storage::StateReader& state,
                                                    uint64_t offset, uint64_t max_bytes) {
   TESSERA_ASSIGN_OR_RETURN(auto info, partition_info(state));
@@ -267,24 +324,25 @@ Result<tessera::v1::FetchResponse> partition_fetch(const storage::StateReader& s
   };
   uint64_t used = 0;
   uint64_t expect = offset;
-  Status inner;
-  TESSERA_TRY(state.scan(
-      partition_record_key(offset), prefix_successor(partition_records_prefix()),
-      [&](std::string_view, std::string_view v) {
-        if (resp.records_size() >= kFetchRecordsMax) return false;
-        if (resp.records_size() > 0 && used + v.size() > budget) return false;
-        auto rec = parse_record<Record>(v, subject);
-        if (!rec.is_ok() || rec->offset() != expect) {
-          inner = rec.is_ok() ? missing(expect) : rec.status();
-          return false;
+  bool gap = false;
+  TESSERA_TRY(scan_record_groups(
+      state, offset, subject, [&](std::string_view, internal::RecordGroup& group) {
+        for (Record& rec : *group.mutable_records()) {
+          if (rec.offset() < offset && resp.records_size() == 0) continue;  // first group
+          if (resp.records_size() >= kFetchRecordsMax) return false;
+          if (rec.offset() != expect) {
+            gap = true;
+            return false;
+          }
+          const uint64_t n = rec.ByteSizeLong();
+          if (resp.records_size() > 0 && used + n > budget) return false;
+          used += n;
+          ++expect;
+          *resp.add_records() = std::move(rec);
         }
-        used += v.size();
-        ++expect;
-        *resp.add_records() = std::move(rec).value();
         return true;
       }));
-  TESSERA_TRY(inner);
-  if (resp.records_size() == 0) return missing(offset);
+  if (gap || resp.records_size() == 0) return missing(expect);
   return resp;
 }
 
@@ -310,13 +368,27 @@ Result<std::optional<TimedOffset>> partition_offset_for_time(const storage::Stat
                                                             int64_t timestamp_ms) {
   TESSERA_ASSIGN_OR_RETURN(auto info, partition_info(state));
   const std::string subject = partition_subject(info);
-  auto load = [&](uint64_t offset) -> Result<Record> {
-    TESSERA_ASSIGN_OR_RETURN(auto raw, state.get(partition_record_key(offset)));
-    if (!raw) {
-      return Status(Errc::corruption, subject + ": record at offset " + std::to_string(offset) +
-                                          " missing");
+  // The group last loaded: bisection probes near its end fall inside it.
+  internal::RecordGroup group;
+  auto holds = [&](uint64_t offset) {
+    return group.records_size() > 0 && group.records(0).offset() <= offset &&
+           offset <= group.records(group.records_size() - 1).offset();
+  };
+  // The timestamp of the record at `offset`.
+  auto load = [&](uint64_t offset) -> Result<int64_t> {
+    if (!holds(offset)) {
+      group.Clear();
+      TESSERA_TRY(scan_record_groups(state, offset, subject,
+                                     [&](std::string_view, internal::RecordGroup& g) {
+                                       group.Swap(&g);
+                                       return false;
+                                     }));
+      if (!holds(offset)) {
+        return Status(Errc::corruption, subject + ": record at offset " +
+                                            std::to_string(offset) + " missing");
+      }
     }
-    return parse_record<Record>(*raw, subject);
+    return group.records(static_cast<int>(offset - group.records(0).offset())).timestamp_ms();
   };
   // The first offset whose timestamp is >= timestamp_ms, by bisection over
   // [start, end): exact when timestamps do not decrease along the log.
@@ -324,16 +396,16 @@ Result<std::optional<TimedOffset>> partition_offset_for_time(const storage::Stat
   uint64_t hi = info.end_offset();
   while (lo < hi) {
     const uint64_t mid = lo + (hi - lo) / 2;
-    TESSERA_ASSIGN_OR_RETURN(auto rec, load(mid));
-    if (rec.timestamp_ms() < timestamp_ms) {
+    TESSERA_ASSIGN_OR_RETURN(const int64_t ts, load(mid));
+    if (ts < timestamp_ms) {
       lo = mid + 1;
     } else {
       hi = mid;
     }
   }
   if (lo >= info.end_offset()) return std::optional<TimedOffset>();
-  TESSERA_ASSIGN_OR_RETURN(auto rec, load(lo));
-  return std::optional<TimedOffset>(TimedOffset{lo, rec.timestamp_ms()});
+  TESSERA_ASSIGN_OR_RETURN(const int64_t ts, load(lo));
+  return std::optional<TimedOffset>(TimedOffset{lo, ts});
 }
 
 }  // namespace tessera::ns

@@ -5,6 +5,14 @@
 // keys.h. The stream itself (name, permissions, retention settings, quota)
 // lives in the volume's name shard (stream_ops.h).
 //
+// Records are stored in record groups (internal::RecordGroup): one produce
+// is one group (more when its records exceed kRecordGroupBytesMax), stored
+// at partition_record_key(offset of its last record). Groups hold contiguous
+// offsets and follow each other without gaps, so a forward scan from
+// partition_record_key(x) finds first the group holding offset x. A value
+// stored before groups — one tessera.v1.Record at its own offset — fits the
+// same rule and reads as a group of one (scan_record_groups).
+//
 // These commands are trusted: the server checked permissions (and, before a
 // produce, the volume quota) on the name shard before proposing here, so
 // nothing in this file checks a principal. Apply runs on the shard host's
@@ -12,6 +20,7 @@
 // Messages name the partition "PATH:TOPIC partition N" (PartitionInfo.subject).
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +37,13 @@ inline constexpr size_t kProducerBatchesKept = 5;
 
 // Records deleted by one PartitionRetentionOp; the next one continues.
 inline constexpr size_t kRetentionRecordsMax = 100000;
+
+// record_bytes of the records of one stored group: a produce larger than
+// this is stored as several groups. Bounds what a fetch from the middle of a
+// group, a ListOffsets probe and retention read and parse for one group, and
+// how much more than the rest retention keeps for a group it may not split.
+// A 1 MiB Kafka batch (librdkafka's batch.size) is one group.
+inline constexpr uint64_t kRecordGroupBytesMax = 1u << 20;
 
 // Stores cmd.init_partition().partition() with zero offsets and bytes and
 // created_ms = cmd.now_ms. Initialising again with the same (volume_id,
@@ -57,11 +73,19 @@ Status apply_partition_grant(storage::StateWriter& state, const internal::Comman
                              internal::CommandResult& result);
 Status apply_partition_commit(storage::StateWriter& state, const internal::Command& cmd,
                               internal::CommandResult& result);
-// Deletes records from the start while they are older than now_ms -
-// retention_age_ms or the partition holds more than retention_bytes (0 = no
-// limit of that kind), at most kRetentionRecordsMax; start_offset moves to
-// the first record kept (end_offset when none is). result.partition: the
-// info after (its bytes are what the leader reports to the name shard).
+// Deletes whole record groups from the start while either holds (0 = no
+// limit of that kind):
+//  - by age: every record of the group is older than now_ms -
+//    retention_age_ms (its largest timestamp is, as Kafka's segments);
+//  - by bytes: the partition holds more than retention_bytes and the group
+//    is not the newest one (as Kafka never deletes its active segment for
+//    size), so a partition stays within retention_bytes unless its newest
+//    group alone exceeds it.
+// At most kRetentionRecordsMax records per command (the first group always
+// goes when due); the next command continues. start_offset moves to the
+// first record kept (end_offset when none is) and bytes drops by the
+// record_bytes of the records deleted. result.partition: the info after (its
+// bytes are what the leader reports to the name shard).
 Status apply_partition_retention(storage::StateWriter& state, const internal::Command& cmd,
                                  internal::CommandResult& result);
 
@@ -76,18 +100,31 @@ std::string partition_subject(const internal::PartitionInfo& info);
 // out_of_range. start_offset and end_offset are always set.
 Result<tessera::v1::FetchResponse> partition_fetch(const storage::StateReader& state,
                                                    uint64_t offset, uint64_t max_bytes);
-// The group's committed offset, nullopt when it has none.
 // Kafka ListOffsets by time: the first offset whose record's timestamp is
 // >= timestamp_ms, and that timestamp; nullopt when no record is that late.
-// Bisects the log, so it is exact while timestamps do not decrease (server
-// stamped, or producers with steady clocks).
+// Bisects the log over offsets, so it is exact while timestamps do not
+// decrease (server stamped, or producers with steady clocks); each probe
+// loads the group holding it, and probes inside the group last loaded read
+// it again from memory, so it loads about log2(groups) + 1 groups.
 struct TimedOffset {
   uint64_t offset = 0;
   int64_t timestamp_ms = 0;
 };
 Result<std::optional<TimedOffset>> partition_offset_for_time(const storage::StateReader& state,
                                                             int64_t timestamp_ms);
+// The group's committed offset, nullopt when it has none.
 Result<std::optional<uint64_t>> partition_committed(const storage::StateReader& state,
                                                     std::string_view group);
+
+// Calls fn(key, group) for the stored record groups from the one holding
+// `offset` on (the first may start before it), in offset order, while fn
+// returns true. A value stored before groups comes as a group of one record.
+// corruption naming `subject` for a value that does not parse, a group
+// without records or with a gap inside, or one not stored at the offset of
+// its last record. The reader of partition records for fetch, ListOffsets
+// and retention.
+using RecordGroupFn = std::function<bool(std::string_view key, internal::RecordGroup& group)>;
+Status scan_record_groups(const storage::StateReader& state, uint64_t offset,
+                          std::string_view subject, const RecordGroupFn& fn);
 
 }  // namespace tessera::ns

@@ -38,35 +38,42 @@ Policy policy_of(const internal::PartitionRetentionOp& op, int64_t now_ms) {
   return p;
 }
 
-// Deletes records from the start of the partition while they are expired by
-// age or it holds more than bytes_max, at most kRetentionRecordsMax of them.
-// Advances info.start_offset to the first retained offset (end_offset when
-// none is left) and lowers info.bytes. False when nothing was deleted.
+// Deletes whole record groups from the start of the partition while they
+// are expired by age or it holds more than bytes_max and they are not the
+// newest, at most kRetentionRecordsMax records (apply_partition_retention in
+// partition_ops.h). Advances info.start_offset to the first retained offset
+// (end_offset when none is left) and lowers info.bytes. False when nothing
+// was deleted.
 Result<bool> trim(storage::StateWriter& state, const Policy& policy, PartitionInfo& info) {
   if (info.start_offset() == info.end_offset()) return false;
-  const std::string subject = partition_subject(info);
   std::vector<std::string> doomed;
+  size_t records = 0;
   uint64_t bytes = info.bytes();
   uint64_t next = info.start_offset();
-  Status inner;
-  TESSERA_TRY(state.scan(
-      partition_record_key(info.start_offset()), prefix_successor(partition_records_prefix()),
-      [&](std::string_view k, std::string_view v) {
-        if (doomed.size() >= kRetentionRecordsMax) return false;
-        auto rec = parse_record<Record>(v, subject);
-        if (!rec.is_ok()) {
-          inner = rec.status();
-          return false;
+  TESSERA_TRY(scan_record_groups(
+      state, info.start_offset(), partition_subject(info),
+      [&](std::string_view k, internal::RecordGroup& group) {
+        uint64_t group_bytes = 0;
+        size_t group_records = 0;
+        int64_t newest_ms = std::numeric_limits<int64_t>::min();
+        for (const Record& rec : group.records()) {
+          if (rec.offset() < info.start_offset()) continue;  // not counted in bytes
+          group_bytes += record_bytes(rec);
+          ++group_records;
+          newest_ms = std::max(newest_ms, rec.timestamp_ms());
         }
-        const bool expired = policy.by_age && rec->timestamp_ms() < policy.cutoff_ms;
-        const bool over = policy.bytes_max > 0 && bytes > policy.bytes_max;
+        if (!doomed.empty() && records + group_records > kRetentionRecordsMax) return false;
+        const uint64_t last = group.records(group.records_size() - 1).offset();
+        const bool expired = policy.by_age && newest_ms < policy.cutoff_ms;
+        const bool over =
+            policy.bytes_max > 0 && bytes > policy.bytes_max && last + 1 < info.end_offset();
         if (!expired && !over) return false;
-        bytes -= std::min(bytes, record_bytes(*rec));
-        next = rec->offset() + 1;
+        bytes -= std::min(bytes, group_bytes);
+        records += group_records;
+        next = last + 1;
         doomed.emplace_back(k);
         return true;
       }));
-  TESSERA_TRY(inner);
   if (doomed.empty()) return false;
   for (const auto& k : doomed) state.del(k);
   info.set_bytes(bytes);
