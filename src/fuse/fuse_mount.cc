@@ -80,7 +80,7 @@ Status FuseMount::serve() {
   if (rc < 0) spdlog::warn("tessera mount: {}: session loop ended: {}", mountpoint_, std::strerror(-rc));
   // Processes may still hold files open: their buffered bytes go to the
   // cluster before the mount disappears under them.
-  Status flushed = fs_.flush_all();
+  Status flushed = fs_.close_all();
   teardown();
   return flushed;
 }

@@ -57,7 +57,7 @@ void op_init(void* userdata, fuse_conn_info* conn) {
 
 void op_destroy(void* userdata) {
   auto* c = static_cast<FuseContext*>(userdata);
-  (void)c->fs->flush_all();
+  (void)c->fs->close_all();
 }
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -82,7 +82,7 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   reply_attr(req, err, a);
 }
 
-void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
+void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
   AttrChange c;
   if (to_set & FUSE_SET_ATTR_MODE) c.mode = attr->st_mode;
   if (to_set & FUSE_SET_ATTR_UID) c.uid = attr->st_uid;
@@ -90,7 +90,6 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, f
   if (to_set & FUSE_SET_ATTR_SIZE) c.size = static_cast<uint64_t>(attr->st_size);
   c.times = (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
                        FUSE_SET_ATTR_MTIME_NOW)) != 0;
-  if (fi != nullptr) c.fh = fi->fh;
   struct stat a {};
   int err = fs(req).setattr(ino, c, &a);
   reply_attr(req, err, a);

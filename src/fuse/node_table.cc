@@ -104,7 +104,7 @@ uint64_t NodeTable::st_ino_of(uint64_t nodeid) const {
   return it == nodes_.end() ? 0 : st_ino(it->second.key);
 }
 
-void NodeTable::drop_path(Node& n, const std::string& path) {
+void NodeTable::drop_paths_within(Node& n, const std::string& path) {
   n.paths.erase(std::remove_if(n.paths.begin(), n.paths.end(),
                                [&](const std::string& p) { return path_within(p, path); }),
                 n.paths.end());
@@ -116,7 +116,7 @@ void NodeTable::renamed(const std::string& from, const std::string& to) {
   // The server refuses to move a directory into itself, and to replace a
   // directory that is not empty, so `to` and `from` do not nest.
   for (auto& [id, n] : nodes_) {
-    if (id != kRootNodeId) drop_path(n, to);  // the replaced object
+    if (id != kRootNodeId) drop_paths_within(n, to);  // the replaced object
     for (auto& p : n.paths) {
       if (path_within(p, from)) p = to + p.substr(from.size());
     }
@@ -126,8 +126,16 @@ void NodeTable::renamed(const std::string& from, const std::string& to) {
 void NodeTable::unlinked(const std::string& path) {
   std::lock_guard lk(mu_);
   for (auto& [id, n] : nodes_) {
-    if (id != kRootNodeId) drop_path(n, path);
+    if (id != kRootNodeId) drop_paths_within(n, path);
   }
+}
+
+void NodeTable::drop_path(uint64_t nodeid, const std::string& path) {
+  std::lock_guard lk(mu_);
+  auto it = nodes_.find(nodeid);
+  if (it == nodes_.end() || nodeid == kRootNodeId) return;
+  auto& paths = it->second.paths;
+  paths.erase(std::remove(paths.begin(), paths.end(), path), paths.end());
 }
 
 size_t NodeTable::size() const {

@@ -81,6 +81,9 @@ class NodeTable {
   // `path` (and what was below it) no longer names anything.
   void unlinked(const std::string& path);
 
+  // `path` no longer names `nodeid` (it names another object now).
+  void drop_path(uint64_t nodeid, const std::string& path);
+
   size_t size() const;
 
  private:
@@ -99,7 +102,7 @@ class NodeTable {
 
   uint32_t volume_index(const std::string& volume);  // mu_ held
   static uint64_t st_ino(const Key& key);
-  void drop_path(Node& n, const std::string& path);  // mu_ held
+  static void drop_paths_within(Node& n, const std::string& path);  // mu_ held
 
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, Node> nodes_;

@@ -56,6 +56,10 @@ namespace tessera::fuse {
 class OpenFile;
 class DirHandle;
 
+// Longest name and path the server accepts (src/namespace/paths.h).
+inline constexpr size_t kNameBytesMax = 255;
+inline constexpr size_t kPathBytesMax = 4096;
+
 // A node handed to the kernel with its attributes (st_ino set).
 struct Entry {
   uint64_t nodeid = 0;
@@ -69,7 +73,6 @@ struct AttrChange {
   std::optional<gid_t> gid;
   std::optional<uint64_t> size;
   bool times = false;  // atime or mtime: not storable through the native API
-  std::optional<uint64_t> fh;  // the handle of an ftruncate / fchmod
 };
 
 class TesseraFs {
@@ -135,8 +138,10 @@ class TesseraFs {
   // caller to report to: close() got it from flush).
   void release(uint64_t fh);
 
-  // Flushes every open handle (unmount, destroy). Returns the first error.
-  Status flush_all();
+  // At unmount (and destroy): flushes every open handle and removes the
+  // files unlinked while open, whose handles die with the mount. Returns
+  // the first flush failure.
+  Status close_all();
 
  private:
   Result<std::string> path_of(uint64_t nodeid) const;

@@ -1,5 +1,5 @@
 // TesseraFs: the file operations (open, create, read, write, flush,
-// release). Namespace operations are in tessera_fs.cc.
+// release).
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -40,8 +40,10 @@ int TesseraFs::open(uint64_t nodeid, int flags, uint64_t* fh) {
   if ((flags & O_TRUNC) != 0 && (flags & O_ACCMODE) != O_RDONLY) {
     // O_TRUNC arrives here (FUSE_CAP_ATOMIC_O_TRUNC). Bytes other handles
     // still buffer belong before the truncate.
+    bool buffered = false;
+    for (const auto& h : handles_of(nodeid)) buffered |= h->pending_end() > 0;
     if (Status s = flush_node(nodeid); !s.is_ok()) return errno_of(s);
-    if (st->size() > 0) {
+    if (st->size() > 0 || buffered) {
       v1::TruncateRequest req;
       req.set_path(*path);
       req.set_size(0);

@@ -150,3 +150,25 @@ def test_utimens_is_refused_honestly(d):
     with pytest.raises(OSError) as e:
         os.utime(path, (1_000_000, 1_000_000))
     assert e.value.errno == errno.ENOSYS
+
+
+def test_open_file_follows_renames(tessera, d):
+    local, remote = d
+    os.mkdir(os.path.join(local, "dir"))
+    with open(os.path.join(local, "dir", "f"), "wb") as f:
+        f.write(b"before ")
+        os.rename(os.path.join(local, "dir"), os.path.join(local, "moved"))
+        f.write(b"after")
+    assert read_file(os.path.join(local, "moved", "f")) == b"before after"
+    assert cli_get(tessera, remote + "/moved/f") == b"before after"
+
+
+def test_o_trunc_after_buffered_writes_of_another_handle(d):
+    local, _ = d
+    path = os.path.join(local, "f")
+    with open(path, "wb") as first:
+        first.write(b"buffered bytes")
+        first.flush()  # to the mount, not yet to the cluster
+        with open(path, "wb") as second:  # O_TRUNC: the buffered bytes go first
+            second.write(b"new")
+    assert read_file(path) == b"new"

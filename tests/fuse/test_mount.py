@@ -97,6 +97,10 @@ def test_direct_io_and_cache_options(tessera, mount):
     with open(m.p("f"), "rb", buffering=0) as f:
         f.seek(MiB)
         assert f.read(10) == data[MiB:MiB + 10]
+    ro = mount("/dio", options=["ro"])
+    assert read_file(ro.p("f")) == data
+    expect_errno(errno.EROFS, write_file, ro.p("g"), b"x")
+    expect_errno(errno.EROFS, os.unlink, ro.p("f"))
 
 
 def test_volumes_exdev_ebusy_quota(tessera, mount):
