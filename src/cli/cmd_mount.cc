@@ -159,7 +159,7 @@ void register_mount_command(CLI::App& app, Context& ctx) {
   cmd->add_option("MOUNTPOINT", a->mountpoint, "Local directory")->required();
   cmd->add_option("-o", a->options,
                   "Mount options, comma-separated: attr_timeout=SEC, entry_timeout=SEC (default "
-                  "1), direct_io, timeout=SEC (per call, default 30), allow_other, allow_root, "
+                  "1), direct_io, timeout=SEC (metadata calls, default 30), allow_other, allow_root, "
                   "auto_unmount, ro, rw, fsname=, subtype=, max_read=")
       ->type_name("OPTS")
       ->allow_extra_args(false);

@@ -6,8 +6,10 @@
 //   attr_timeout=SEC    how long the kernel caches attributes (default 1)
 //   entry_timeout=SEC   how long it caches name lookups (default 1)
 //   direct_io           no page cache: every read and write reaches the mount
-//   timeout=SEC         deadline of each call to the cluster (default 30);
-//                       a call that fails or times out returns EIO
+//   timeout=SEC         deadline of each metadata call to the cluster
+//                       (stat, list, create, rename, ...; default 30); one
+//                       that times out returns EIO. File data streams
+//                       (reads, writes) have no deadline yet.
 // Passed to libfuse / the kernel as they are: allow_other, allow_root,
 // auto_unmount, ro, rw, fsname=, subtype=, max_read=. Anything else is an
 // error, so a typo never silently mounts with defaults.
